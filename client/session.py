@@ -1,0 +1,257 @@
+"""tf.Session: sends graph deltas to a master and runs steps through it.
+
+`Session()` starts an in-process master and worker and calls them directly;
+`Session("grpc://host:port")` talks to a remote master. Both exchange the
+same request/response messages.
+"""
+import contextlib
+import threading
+
+import numpy as np
+
+from tfmini import dtypes, errors, tensor_util
+from tfmini.graph import Graph, Operation, Tensor, get_default_graph
+from tfmini.protos import config_pb2, master_pb2, named_tensor_pb2
+
+_default_session = threading.local()
+
+
+def get_default_session():
+    stack = getattr(_default_session, "stack", None)
+    return stack[-1] if stack else None
+
+
+def _run_with_default_session(fetch, feed_dict, session):
+    session = session or get_default_session()
+    if session is None:
+        raise ValueError("Cannot evaluate tensor using `eval()`: No default session is registered. Use "
+                         "`with sess.as_default()` or pass an explicit session to `eval(session=sess)`")
+    if session.graph is not fetch.graph:
+        raise ValueError("Cannot use the given session to evaluate tensor: the tensor's graph is different "
+                         "from the session's graph.")
+    return session.run(fetch, feed_dict)
+
+
+def _connect(target, config):
+    if not target:
+        from tfmini.server.local import local_master
+        return local_master(config)
+    from tfmini.server.grpc_master import connect_master
+    return connect_master(target, config)
+
+
+class _FetchPlan:
+    """How one `fetches` structure maps to fetch and target names, and how results go back into it."""
+
+    def __init__(self, graph, fetches):
+        self.fetch_names, self.targets = [], []
+        self._index = {}
+        self.rebuild = self._plan(graph, fetches)
+
+    def _plan(self, graph, fetches):
+        if fetches is None:
+            raise TypeError(f"Fetch argument {fetches!r} has invalid type {type(fetches)}, must be a string or "
+                            f"Tensor. (Can not convert a NoneType into a Tensor or Operation.)")
+        if isinstance(fetches, (list, tuple)):
+            subs = [self._plan(graph, f) for f in fetches]
+            kind = type(fetches)
+            if hasattr(fetches, "_fields"):  # namedtuple
+                return lambda values: kind(*[s(values) for s in subs])
+            return lambda values: kind(s(values) for s in subs)
+        if isinstance(fetches, dict):
+            subs = [(k, self._plan(graph, v)) for k, v in fetches.items()]
+            kind = type(fetches)
+            return lambda values: kind((k, s(values)) for k, s in subs)
+        try:
+            element = graph.as_graph_element(fetches, allow_tensor=True, allow_operation=True)
+        except (TypeError, ValueError, KeyError) as e:
+            raise type(e)(f"Fetch argument {fetches!r} cannot be interpreted as a Tensor. ({e})") from None
+        if isinstance(element, Operation):
+            if element.name not in self.targets:
+                self.targets.append(element.name)
+            return lambda values: None
+        name = element.name
+        if name not in self._index:
+            self._index[name] = len(self.fetch_names)
+            self.fetch_names.append(name)
+        i = self._index[name]
+        return lambda values: values[i]
+
+
+class BaseSession:
+    def __init__(self, target="", graph=None, config=None):
+        self._graph = graph if graph is not None else get_default_graph()
+        if not isinstance(self._graph, Graph):
+            raise TypeError(f"graph must be a tf.Graph, but got {type(self._graph)}")
+        self._target = target.encode() if isinstance(target, str) else target
+        self._config = config or config_pb2.ConfigProto()
+        self._master = _connect(target, self._config)
+        self._handle = None
+        self._sent_ops = 0
+        self._graph_version = 0
+        self._closed = False
+        self._lock = threading.Lock()
+        self._default_cm = None
+
+    graph = property(lambda self: self._graph)
+    sess_str = property(lambda self: self._target)
+
+    @property
+    def graph_def(self):
+        return self._graph.as_graph_def()
+
+    # -- graph deltas -------------------------------------------------------
+    def _extend_graph(self):
+        n = len(self._graph._ops)
+        if self._handle is not None and n == self._sent_ops:
+            return
+        delta = self._graph.as_graph_def(from_version=self._sent_ops)
+        if self._handle is None:
+            resp = self._master.create_session(master_pb2.CreateSessionRequest(graph_def=delta, config=self._config))
+            self._handle, self._graph_version = resp.session_handle, resp.graph_version
+        else:
+            resp = self._master.extend_session(master_pb2.ExtendSessionRequest(
+                session_handle=self._handle, graph_def=delta, current_graph_version=self._graph_version))
+            self._graph_version = resp.new_graph_version
+        self._sent_ops = n
+
+    # -- run ----------------------------------------------------------------
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        plan = _FetchPlan(self._graph, fetches)
+        feeds = self._feeds(feed_dict) if feed_dict else []
+        with self._lock:
+            self._extend_graph()
+        request = master_pb2.RunStepRequest(session_handle=self._handle, feed=feeds, fetch=plan.fetch_names,
+                                            target=plan.targets)
+        if options is not None:
+            request.options.CopyFrom(options)
+        response = self._master.run_step(request)
+        if run_metadata is not None:
+            run_metadata.CopyFrom(response.metadata)
+        values = [_to_numpy(t.tensor) for t in response.tensor]
+        return plan.rebuild(values)
+
+    def _feeds(self, feed_dict):
+        feeds = []
+        for key, value in feed_dict.items():
+            try:
+                tensor = self._graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+            except (TypeError, ValueError, KeyError) as e:
+                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
+            if not isinstance(tensor, Tensor):
+                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {key!r}")
+            dtype = tensor.dtype.base_dtype
+            if isinstance(value, Tensor):
+                raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                                "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")
+            try:
+                array = np.asarray(value, dtype=dtype.as_numpy_dtype if dtype != dtypes.string else object)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"Cannot feed value {value!r} for Tensor '{tensor.name}' of dtype "
+                                 f"{dtype.name}: {e}") from None
+            if not tensor.shape.is_compatible_with(array.shape):
+                raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which "
+                                 f"has shape '{tensor.shape}'")
+            feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name,
+                                                            tensor=tensor_util.make_tensor_proto(array, dtype)))
+        return feeds
+
+    def partial_run_setup(self, fetches, feeds=None):
+        raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
+
+    def list_devices(self):
+        from tfmini.protos import master_pb2 as m
+        with self._lock:
+            self._extend_graph()
+        resp = self._master.list_devices(m.ListDevicesRequest(session_handle=self._handle))
+        return list(resp.local_device) + list(resp.remote_device)
+
+    def make_callable(self, fetches, feed_list=None, accept_options=False):
+        feed_list = list(feed_list or [])
+
+        def call(*args, **kwargs):
+            return self.run(fetches, dict(zip(feed_list, args)), options=kwargs.get("options"),
+                            run_metadata=kwargs.get("run_metadata"))
+        return call
+
+    # -- lifetime -----------------------------------------------------------
+    def close(self):
+        if self._closed:
+            return
+        self._closed = True
+        if self._handle is not None:
+            try:
+                self._master.close_session(master_pb2.CloseSessionRequest(session_handle=self._handle))
+            except errors.OpError:
+                pass  # the master may already be gone; the session is closed either way
+        self._master.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finalizer
+            pass
+
+    def as_default(self):
+        return _default_session_scope(self)
+
+    def __enter__(self):
+        self._default_cm = self.as_default()
+        self._default_cm.__enter__()
+        self._graph_cm = self._graph.as_default()
+        self._graph_cm.__enter__()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._graph_cm.__exit__(exc_type, exc, tb)
+        self._default_cm.__exit__(exc_type, exc, tb)
+        self.close()
+
+    @staticmethod
+    def reset(target, containers=None, config=None):
+        master = _connect(target, config or config_pb2.ConfigProto())
+        try:
+            master.reset(master_pb2.ResetRequest(container=containers or []))
+        finally:
+            master.close()
+
+
+def _to_numpy(proto):
+    array = tensor_util.make_ndarray(proto)
+    if array.dtype != object and not array.flags.writeable:
+        array = array.copy()  # users may write into results, as with TensorFlow
+    return array[()] if array.ndim == 0 else array
+
+
+@contextlib.contextmanager
+def _default_session_scope(session):
+    if not hasattr(_default_session, "stack"):
+        _default_session.stack = []
+    _default_session.stack.append(session)
+    try:
+        yield session
+    finally:
+        _default_session.stack.remove(session)
+
+
+class Session(BaseSession):
+    """tf.Session(target='', graph=None, config=None)."""
+
+
+class InteractiveSession(BaseSession):
+    """A Session that installs itself as the default, for shells: `t.eval()` and `op.run()` just work."""
+
+    def __init__(self, target="", graph=None, config=None):
+        super().__init__(target, graph, config)
+        self._default_cm = self.as_default()
+        self._default_cm.__enter__()
+
+    def close(self):
+        if not self._closed and self._default_cm is not None:
+            try:
+                self._default_cm.__exit__(None, None, None)
+            except ValueError:
+                pass
+        super().close()

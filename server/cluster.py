@@ -1,0 +1,91 @@
+"""The master's view of the cluster: which workers exist, their devices, and running a step on them.
+
+Workers are anything with the WorkerService methods: the master's own task is
+the Worker object itself (called directly), the others are gRPC stubs.
+"""
+import concurrent.futures
+import threading
+
+from tfmini import errors
+from tfmini.device import DeviceSpec
+from tfmini.protos import worker_pb2
+
+
+class Cluster:
+    def __init__(self, workers, local_task):
+        self._workers = dict(workers)        # task name -> worker interface
+        self.local_task = local_task
+        local = DeviceSpec.from_string(local_task)
+        local.device_type, local.device_index = "CPU", 0
+        self.default_device = local.to_string()
+        self._devices = None
+        self._lock = threading.Lock()
+        self._pool = None
+
+    def worker(self, task):
+        try:
+            return self._workers[task]
+        except KeyError:
+            raise errors.InvalidArgumentError(None, None, f"No worker known for task {task}") from None
+
+    def _device_table(self):
+        with self._lock:
+            if self._devices is None:
+                table = {}
+                for task, worker in self._workers.items():
+                    for d in worker.get_status(worker_pb2.GetStatusRequest()).device_attributes:
+                        table[DeviceSpec.from_string(d.name).to_string()] = d
+                self._devices = table
+            return self._devices
+
+    def device_names(self):
+        return list(self._device_table())
+
+    def device_attributes(self):
+        return list(self._device_table().values())
+
+    def incarnation(self, device):
+        return self._device_table()[device].incarnation
+
+    def run_partitions(self, parts, requests, step_id, timeout):
+        """Runs one RunGraph per part; if any fails, the step is aborted everywhere and the error raised."""
+        if len(parts) == 1:
+            return [parts[0].worker.run_graph(requests[0])]
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rungraph")
+        local = [i for i, p in enumerate(parts) if p.task == self.local_task]
+        futures = {i: self._pool.submit(p.worker.run_graph, requests[i]) for i, p in enumerate(parts)
+                   if i not in local}
+        results, first_error = [None] * len(parts), None
+        try:
+            for i in local:
+                results[i] = parts[i].worker.run_graph(requests[i])
+        except errors.OpError as e:
+            first_error = e
+            self._abort(parts, step_id)
+        for i, future in futures.items():
+            try:
+                results[i] = future.result(timeout)
+            except concurrent.futures.TimeoutError:
+                first_error = first_error or errors.DeadlineExceededError(
+                    None, None, f"Step {step_id} timed out on {parts[i].task}")
+                self._abort(parts, step_id)
+            except errors.OpError as e:
+                if first_error is None:
+                    first_error = e
+                    self._abort(parts, step_id)
+        if first_error is not None:
+            raise first_error
+        return results
+
+    def _abort(self, parts, step_id):
+        for p in parts:
+            try:
+                p.worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=step_id))
+            except errors.OpError:
+                pass  # a dead worker has nothing to clean up
+
+    def close(self):
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)

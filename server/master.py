@@ -1,0 +1,64 @@
+"""The master: TensorFlow's MasterService as a plain object over a Cluster of workers."""
+import random
+import threading
+
+from tfmini import errors
+from tfmini.device import DeviceSpec
+from tfmini.protos import master_pb2, worker_pb2
+from tfmini.server.master_session import MasterSession
+
+
+class Master:
+    def __init__(self, cluster):
+        self.cluster = cluster
+        self._sessions = {}
+        self._lock = threading.Lock()
+
+    def _session(self, handle):
+        with self._lock:
+            session = self._sessions.get(handle)
+        if session is None:
+            raise errors.AbortedError(None, None, f"Session {handle} is not found.")
+        return session
+
+    def create_session(self, request):
+        handle = f"{random.getrandbits(64):016x}"
+        session = MasterSession(handle, request.config, self.cluster)
+        session.extend(request.graph_def)
+        with self._lock:
+            self._sessions[handle] = session
+        return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version)
+
+    def extend_session(self, request):
+        version = self._session(request.session_handle).extend(request.graph_def, request.current_graph_version)
+        return master_pb2.ExtendSessionResponse(new_graph_version=version)
+
+    def run_step(self, request):
+        if request.partial_run_handle:
+            raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
+        return self._session(request.session_handle).run_step(request)
+
+    def close_session(self, request):
+        with self._lock:
+            session = self._sessions.pop(request.session_handle, None)
+        if session is None:
+            raise errors.AbortedError(None, None, f"Session {request.session_handle} is not found.")
+        session.close()
+        return master_pb2.CloseSessionResponse()
+
+    def list_devices(self, request):
+        local, remote = [], []
+        for d in self.cluster.device_attributes():
+            (local if d.name.startswith(self.cluster.local_task + "/") else remote).append(d)
+        return master_pb2.ListDevicesResponse(local_device=local, remote_device=remote)
+
+    def reset(self, request):
+        """Closes every session and clears the named variable containers (all, if none) on every worker."""
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.close()
+        for task in {DeviceSpec.from_string(d).task_name for d in self.cluster.device_names()}:
+            self.cluster.worker(task).cleanup_all(worker_pb2.CleanupAllRequest(container=request.container))
+        return master_pb2.ResetResponse()
+

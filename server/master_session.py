@@ -1,0 +1,160 @@
+"""One client session on the master: its graph, its versions, and its cached step plans.
+
+The first step of each (feeds, fetches, targets) signature prunes, places,
+partitions and registers the pieces with their workers; every later step of
+that signature is just one RunGraph per involved worker.
+"""
+import random
+import threading
+
+from tfmini import errors
+from tfmini.protos import master_pb2, named_tensor_pb2, node_def_pb2, worker_pb2
+from tfmini.server.partition import partition
+from tfmini.server.placement import place
+from tfmini.server.prune import input_source, prune
+from tfmini.worker import kernels
+
+
+def new_step_id():
+    """A random 56-bit id with the top byte 0x01, as TensorFlow's master makes them."""
+    return (0x01 << 56) | random.getrandbits(56)
+
+
+class PartitionRun:
+    """How to run one task's piece of a plan."""
+
+    __slots__ = ("task", "worker", "graph_handle", "feeds", "fetch_keys")
+
+    def __init__(self, task, worker, graph_handle, feeds, fetch_keys):
+        self.task, self.worker, self.graph_handle = task, worker, graph_handle
+        self.feeds, self.fetch_keys = feeds, fetch_keys
+
+
+class Plan:
+    __slots__ = ("parts", "fetch_key", "partition_graphs")
+
+    def __init__(self, parts, fetch_key, partition_graphs):
+        self.parts, self.fetch_key, self.partition_graphs = parts, fetch_key, partition_graphs
+
+
+def _canonical_tensor(name):
+    node, index = input_source(name)
+    if index < 0:
+        raise errors.InvalidArgumentError(None, None, f"'{name}' is not a tensor name")
+    return f"{node}:{index}"
+
+
+class MasterSession:
+    def __init__(self, handle, config, cluster):
+        self.handle, self.config, self.cluster = handle, config, cluster
+        self.nodes = {}
+        self.order = []
+        self.version = 0
+        self._plans = {}
+        self._lock = threading.Lock()
+
+    # -- graph ---------------------------------------------------------------
+    def extend(self, graph_def, current_version=None):
+        """Adds new nodes; `current_version` None is the session's creation (version stays 0)."""
+        with self._lock:
+            if current_version is not None and current_version != self.version:
+                raise errors.AbortedError(None, None, f"Current graph version {current_version} is not the "
+                                                      f"session's version {self.version}")
+            added = {}
+            for node in graph_def.node:
+                if not node.name:
+                    raise errors.InvalidArgumentError(None, None, "Node with an empty name in GraphDef")
+                if node.name in self.nodes or node.name in added:
+                    raise errors.InvalidArgumentError(None, None, f"Duplicate node name in graph: '{node.name}'")
+                kernels.lookup(node.op, node.name)  # NotFoundError for an op type tfmini does not run
+                added[node.name] = node
+            for name, node in added.items():
+                for inp in node.input:
+                    src = input_source(inp)[0]
+                    if src not in self.nodes and src not in added:
+                        raise errors.InvalidArgumentError(None, None, f"Node '{name}': unknown input node '{inp}'")
+            for name, node in added.items():
+                copy = node_def_pb2.NodeDef()
+                copy.CopyFrom(node)
+                self.nodes[name] = copy
+                self.order.append(name)
+            if current_version is not None:
+                self.version += 1
+            return self.version
+
+    # -- steps ---------------------------------------------------------------
+    def run_step(self, request):
+        feeds = [(_canonical_tensor(f.name), f.tensor) for f in request.feed]
+        fetches = [_canonical_tensor(f) for f in request.fetch]
+        key = (tuple(f for f, _ in feeds), tuple(fetches), tuple(request.target))
+        plan = self._plans.get(key)
+        if plan is None:
+            with self._lock:
+                plan = self._plans.get(key)
+                if plan is None:
+                    plan = self._plans[key] = self._build_plan(key[0], list(dict.fromkeys(fetches)),
+                                                               list(request.target))
+        feed_values = dict(feeds)
+        step_id = new_step_id()
+        timeout = self._timeout(request.options.timeout_in_ms)
+        requests = []
+        for part in plan.parts:
+            r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id,
+                                           session_handle=self.handle, recv_key=[k for _, k in part.fetch_keys])
+            for name, k in part.feeds:
+                r.send.append(named_tensor_pb2.NamedTensorProto(name=k, tensor=feed_values[name]))
+            requests.append(r)
+        results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
+        by_key = {}
+        for response in results:
+            for nt in response.recv:
+                by_key[nt.name] = nt.tensor
+        response = master_pb2.RunStepResponse()
+        for f, name in zip(fetches, request.fetch):
+            response.tensor.append(named_tensor_pb2.NamedTensorProto(name=name, tensor=by_key[plan.fetch_key[f]]))
+        if request.options.output_partition_graphs:
+            response.metadata.partition_graphs.extend(plan.partition_graphs)
+        return response
+
+    def _timeout(self, step_ms):
+        ms = step_ms or self.config.operation_timeout_in_ms
+        return ms / 1000.0 if ms > 0 else None
+
+    def _build_plan(self, feeds, fetches, targets):
+        with_nodes = lambda names, what: [self._require(n, what) for n in names]  # noqa: E731
+        feed_pairs = {input_source(f) for f in feeds}
+        with_nodes([n for n, _ in feed_pairs], "Feed")
+        with_nodes([input_source(f)[0] for f in fetches], "Fetch")
+        with_nodes(targets, "Target")
+        roots = [input_source(f)[0] for f in fetches] + list(targets)
+        needed = prune(self.nodes, feed_pairs, roots)
+        order = [n for n in self.order if n in needed]
+        to_place = needed | {n for n, _ in feed_pairs}
+        devices = place(self.nodes, to_place, self.cluster.device_names(), self.cluster.default_device,
+                        self.config.allow_soft_placement)
+        parts = partition(self.nodes, order, devices, feeds, fetches, self.cluster.incarnation)
+        runs, fetch_key, graphs = [], {}, []
+        for task, graph_def in parts.graphs.items():
+            worker = self.cluster.worker(task)
+            response = worker.register_graph(worker_pb2.RegisterGraphRequest(
+                session_handle=self.handle, graph_def=graph_def, create_worker_session_called=True))
+            runs.append(PartitionRun(task, worker, response.graph_handle, parts.feed_keys[task],
+                                     parts.fetch_keys[task]))
+            fetch_key.update(parts.fetch_keys[task])
+            graphs.append(graph_def)
+        return Plan(runs, fetch_key, graphs)
+
+    def _require(self, name, what):
+        if name not in self.nodes:
+            raise errors.NotFoundError(None, None, f"{what} {name} was not found in the graph")
+        return name
+
+    def close(self):
+        for plan in self._plans.values():
+            for part in plan.parts:
+                try:
+                    part.worker.deregister_graph(worker_pb2.DeregisterGraphRequest(
+                        graph_handle=part.graph_handle, session_handle=self.handle))
+                except errors.OpError:
+                    pass  # a worker that is gone has nothing left to free
+        self._plans.clear()

@@ -1,0 +1,151 @@
+"""Partitioning: one GraphDef per task, with `_Send`/`_Recv` pairs wherever an edge crosses tasks.
+
+As TensorFlow's graph_partition.cc: a data edge becomes `_Send` (source task)
+and `_Recv` (destination task), once per (tensor, destination task); a
+control edge sends an empty Const made after the source. Feeds become
+client-terminated `_Recv`s named `_recv_<node>_<i>` on the device that uses
+them, fetches client-terminated `_Send`s named `_send_<node>_<i>` on the
+device that makes them; the master fills and drains those through RunGraph.
+"""
+from tfmini import dtypes
+from tfmini.device import DeviceSpec
+from tfmini.protos import graph_pb2, node_def_pb2
+from tfmini.server.prune import input_source
+from tfmini.worker.rendezvous import make_key
+from tfmini import attrs as attr_lib
+
+
+class Partitioning:
+    """The result: `graphs[task]`, and per task the (feed name, key) and (fetch name, key) pairs."""
+
+    def __init__(self):
+        self.graphs, self.feed_keys, self.fetch_keys = {}, {}, {}
+
+    def graph(self, task):
+        if task not in self.graphs:
+            self.graphs[task] = graph_pb2.GraphDef()
+            self.feed_keys[task], self.fetch_keys[task] = [], []
+        return self.graphs[task]
+
+
+def _output_dtype(node, index):
+    """Best static guess of a node's output dtype, for the `T`/`tensor_type` attrs of send/recv."""
+    for key in ("dtype", "T", "DstT", "out_type", "output_type", "Tout"):
+        if key in node.attr and node.attr[key].WhichOneof("value") == "type":
+            return dtypes.as_dtype(node.attr[key].type).base_dtype
+    return dtypes.float32
+
+
+def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnation, dtype, client_terminated,
+              src="", dst=""):
+    node = node_def_pb2.NodeDef(name=name, op=op, device=device)
+    attrs = {"tensor_name": tensor_name, "send_device": send_device, "recv_device": recv_device,
+             "send_device_incarnation": incarnation, "client_terminated": client_terminated,
+             "T" if op == "_Send" else "tensor_type": dtype}
+    if src:
+        attrs.update({"_src": src, "_dst": dst})
+    for k, v in attrs.items():
+        node.attr[k].CopyFrom(attr_lib.to_attr(v))
+    return node
+
+
+def partition(nodes, order, placement, feeds, fetches, incarnation_of):
+    """Splits the nodes named in `order` (a list, graph order) by task.
+
+    `placement` maps every node name (fed ones included) to its device;
+    `feeds` and `fetches` are tensor names ("node:i"); `incarnation_of(device)`
+    gives the device incarnation used in rendezvous keys.
+    """
+    out = Partitioning()
+    task_of = {}
+
+    def task(name):
+        t = task_of.get(name)
+        if t is None:
+            t = task_of[name] = DeviceSpec.from_string(placement[name]).task_name
+        return t
+
+    feed_set = {input_source(f) for f in feeds}
+    feed_recvs = {}   # (node, index, device) -> recv node name
+    cross = {}        # (src node, index, dst task) -> recv node name
+    counter = [0]
+
+    def fresh(prefix):
+        counter[0] += 1
+        return f"{prefix}_S{counter[0]}"
+
+    def feed_input(src, idx, device):
+        key = (src, idx, device)
+        if key not in feed_recvs:
+            name = f"_recv_{src}_{idx}"
+            while name in nodes or name in feed_recvs.values():
+                name = fresh(name)
+            tensor_name = f"{src}:{idx}"
+            inc = incarnation_of(device)
+            dst_task = DeviceSpec.from_string(device).task_name
+            out.graph(dst_task).node.append(_sendrecv("_Recv", name, device, tensor_name, device, device, inc,
+                                                      _output_dtype(nodes[src], idx), True))
+            out.feed_keys[dst_task].append((tensor_name, make_key(device, inc, device, tensor_name)))
+            feed_recvs[key] = name
+        return feed_recvs[key]
+
+    def cross_input(src, idx, dst_name, dst_device):
+        dst_task = task(dst_name)
+        key = (src, idx, dst_task)
+        if key not in cross:
+            src_device = placement[src]
+            tensor_name = f"edge_{counter[0] + 1}_{src}"
+            recv_name, send_name = fresh(src), fresh(src)
+            inc = incarnation_of(src_device)
+            src_graph = out.graph(task(src))
+            if idx < 0:  # a control edge carries an empty tensor made after the source
+                ctrl = node_def_pb2.NodeDef(name=fresh(f"{src}/ctrl"), op="Const", device=src_device,
+                                            input=[f"^{src}"])
+                ctrl.attr["dtype"].CopyFrom(attr_lib.to_attr(dtypes.float32))
+                ctrl.attr["value"].tensor.dtype = dtypes.float32.as_datatype_enum
+                ctrl.attr["value"].tensor.tensor_shape.dim.add(size=0)
+                src_graph.node.append(ctrl)
+                send_input, dtype = ctrl.name, dtypes.float32
+            else:
+                send_input = src if idx == 0 else f"{src}:{idx}"
+                dtype = _output_dtype(nodes[src], idx)
+            send = _sendrecv("_Send", send_name, src_device, tensor_name, src_device, dst_device, inc, dtype,
+                             False, src, dst_name)
+            send.input.append(send_input)
+            src_graph.node.append(send)
+            out.graph(dst_task).node.append(_sendrecv("_Recv", recv_name, dst_device, tensor_name, src_device,
+                                                      dst_device, inc, dtype, False, src, dst_name))
+            cross[key] = recv_name
+        return cross[key]
+
+    for name in order:
+        original = nodes[name]
+        node = node_def_pb2.NodeDef()
+        node.CopyFrom(original)
+        node.device = placement[name]
+        del node.input[:]
+        my_task = task(name)
+        for inp in original.input:
+            src, idx = input_source(inp)
+            if idx >= 0 and (src, idx) in feed_set:
+                node.input.append(feed_input(src, idx, node.device))
+            elif task(src) != my_task:
+                recv = cross_input(src, idx, name, node.device)
+                node.input.append(f"^{recv}" if idx < 0 else recv)
+            else:
+                node.input.append(inp)
+        out.graph(my_task).node.append(node)
+
+    for fetch in fetches:
+        src, idx = input_source(fetch)
+        device = placement[src]
+        t = task(src)
+        send_name = f"_send_{src}_{idx}"
+        inc = incarnation_of(device)
+        send = _sendrecv("_Send", send_name, device, fetch, device, device, inc, _output_dtype(nodes[src], idx),
+                         True)
+        send.input.append(feed_input(src, idx, device) if (src, idx) in feed_set else
+                          (src if idx == 0 else f"{src}:{idx}"))
+        out.graph(t).node.append(send)
+        out.fetch_keys[t].append((fetch, make_key(device, inc, device, fetch)))
+    return out

@@ -1,0 +1,38 @@
+"""Pruning: the nodes a step needs to produce its fetches and run its targets, stopping at feeds."""
+from tfmini import errors
+
+
+def parse_tensor_name(name):
+    """("node", index) of "node:index" (index 0 when absent)."""
+    node, _, index = name.partition(":")
+    return node, int(index) if index else 0
+
+
+def input_source(name):
+    """(node, index) of a NodeDef input; index -1 marks a control input ("^node")."""
+    if name.startswith("^"):
+        return name[1:], -1
+    return parse_tensor_name(name)
+
+
+def prune(nodes, feeds, roots):
+    """Names of the nodes reachable backwards from `roots`, not crossing fed tensors.
+
+    `nodes` maps name -> NodeDef; `feeds` is a set of (node, index) pairs.
+    """
+    needed, stack = set(), list(roots)
+    while stack:
+        name = stack.pop()
+        if name in needed:
+            continue
+        node = nodes.get(name)
+        if node is None:
+            raise errors.InvalidArgumentError(None, None, f"Node '{name}' is referenced but not in the graph")
+        needed.add(name)
+        for inp in node.input:
+            src = input_source(inp)
+            if src[1] >= 0 and src in feeds:
+                continue
+            if src[0] not in needed:
+                stack.append(src[0])
+    return needed

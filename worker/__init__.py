@@ -1,0 +1,1 @@
+"""tfmini.worker: runs registered graph partitions with numpy kernels and keeps variables."""

@@ -1,0 +1,52 @@
+"""The kernel registry: op type -> factory(node) -> compute function.
+
+A factory runs once, when a partition is registered, with the node's attrs
+already decoded and `node.xp` the array module of its device (numpy on CPU,
+CuPy on GPU). The compute function it returns runs every step, on input
+arrays only, so attrs are never looked up in the hot loop.
+"""
+from tfmini import errors
+
+
+class Kernel:
+    __slots__ = ("factory", "num_outputs", "ref_inputs", "produces_ref")
+
+    def __init__(self, factory, num_outputs, ref_inputs, produces_ref):
+        self.factory, self.num_outputs = factory, num_outputs
+        self.ref_inputs, self.produces_ref = tuple(ref_inputs), produces_ref
+
+
+_KERNELS = {}
+
+
+def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False):
+    """Registers `factory(node)` for op types. `num_outputs` may be an int or a function of the attrs."""
+    def wrap(factory):
+        for op_type in op_types:
+            _KERNELS[op_type] = Kernel(factory, num_outputs, ref_inputs, produces_ref)
+        return factory
+    return wrap
+
+
+def simple(op_type, make):
+    """Registers an op whose compute function depends only on the array module: `make(xp) -> fn`."""
+    _KERNELS[op_type] = Kernel(lambda node: make(node.xp), 1, (), False)
+
+
+def lookup(op_type, node_name):
+    k = _KERNELS.get(op_type)
+    if k is None:
+        raise errors.NotFoundError(None, None, f"No kernel registered for op '{op_type}' (node '{node_name}'); "
+                                               f"this op type is not supported by tfmini")
+    return k
+
+
+def registered():
+    return sorted(_KERNELS)
+
+
+def _load():
+    from tfmini.worker.kernels import array, math, nn, random, sendrecv, state  # noqa: F401
+
+
+_load()

@@ -1,0 +1,217 @@
+"""Constants, placeholders and shape/layout kernels."""
+import numpy as np
+
+from tfmini import errors, tensor_util
+from tfmini.ops.array_ops import slice_spec
+from tfmini.worker.kernels import kernel, simple
+
+
+@kernel("Const")
+def _const(node):
+    value = node.xp.asarray(tensor_util.make_ndarray(node.attrs["value"]))
+    return lambda: value
+
+
+@kernel("Placeholder")
+def _placeholder(node):
+    shape = node.attrs.get("shape")
+    shape_str = "<unknown>" if shape is None or shape.unknown_rank else \
+        "[" + ",".join("?" if d.size < 0 else str(d.size) for d in shape.dim) + "]"
+    dtype = node.attrs["dtype"]
+    message = (f"You must feed a value for placeholder tensor '{node.name}' with dtype {dtype.name}"
+               + (f" and shape {shape_str}" if shape is not None and not shape.unknown_rank else ""))
+
+    def fn():
+        raise errors.InvalidArgumentError(None, None, message)
+    return fn
+
+
+simple("PlaceholderWithDefault", lambda xp: lambda x: x)
+simple("ZerosLike", lambda xp: lambda x: xp.zeros_like(x))
+simple("OnesLike", lambda xp: lambda x: xp.ones_like(x))
+
+
+@kernel("Fill")
+def _fill(node):
+    xp = node.xp
+
+    def fn(dims, value):
+        dims = [int(d) for d in np.reshape(dims, [-1])]
+        if any(d < 0 for d in dims):
+            raise errors.InvalidArgumentError(None, None, f"Fill dimensions must be >= 0, got {dims}")
+        return xp.full(dims, value, dtype=np.asarray(value).dtype)
+    return fn
+
+
+@kernel("Shape")
+def _shape(node):
+    out = node.attrs.get("out_type").as_numpy_dtype
+    return lambda x: np.array(np.shape(x), dtype=out)
+
+
+@kernel("Size")
+def _size(node):
+    out = node.attrs.get("out_type").as_numpy_dtype
+    return lambda x: np.array(np.size(x), dtype=out)
+
+
+simple("Rank", lambda xp: lambda x: np.array(np.ndim(x), dtype=np.int32))
+
+
+@kernel("Reshape")
+def _reshape(node):
+    def fn(x, shape):
+        shape = [int(d) for d in np.reshape(shape, [-1])]
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise errors.InvalidArgumentError(None, None, f"Input to reshape is a tensor with {np.size(x)} values, "
+                                                          f"but the requested shape has {int(np.prod(shape))}") from None
+    return fn
+
+
+@kernel("Transpose")
+def _transpose(node):
+    xp = node.xp
+
+    def fn(x, perm):
+        perm = [int(p) for p in np.reshape(perm, [-1])]
+        if sorted(perm) != list(range(np.ndim(x))):
+            raise errors.InvalidArgumentError(None, None, f"transpose expects a permutation of "
+                                                          f"{list(range(np.ndim(x)))}, got {perm}")
+        return xp.transpose(x, perm)
+    return fn
+
+
+@kernel("ExpandDims")
+def _expand_dims(node):
+    xp = node.xp
+    return lambda x, axis: xp.expand_dims(x, int(np.reshape(axis, [-1])[0]))
+
+
+@kernel("Squeeze")
+def _squeeze(node):
+    axes, xp = tuple(node.attrs.get("squeeze_dims") or ()), node.xp
+
+    def fn(x):
+        if axes:
+            for a in axes:
+                if x.shape[a] != 1:
+                    raise errors.InvalidArgumentError(None, None, f"Can not squeeze dim[{a}], expected a dimension "
+                                                                  f"of 1, got {x.shape[a]}")
+            return xp.squeeze(x, axis=axes)
+        return xp.squeeze(x)
+    return fn
+
+
+@kernel("ConcatV2")
+def _concat(node):
+    xp = node.xp
+
+    def fn(*args):
+        *values, axis = args
+        try:
+            return xp.concatenate(values, axis=int(axis))
+        except (ValueError, np.exceptions.AxisError) as e:
+            raise errors.InvalidArgumentError(None, None, f"ConcatOp : {e}") from None
+    return fn
+
+
+@kernel("Pack")
+def _pack(node):
+    axis, xp = node.attrs.get("axis", 0), node.xp
+
+    def fn(*values):
+        try:
+            return xp.stack(values, axis=axis)
+        except ValueError as e:
+            raise errors.InvalidArgumentError(None, None, f"Shapes of all inputs must match: {e}") from None
+    return fn
+
+
+@kernel("Unpack", num_outputs=lambda attrs: attrs["num"])
+def _unpack(node):
+    axis, xp = node.attrs.get("axis", 0), node.xp
+    return lambda x: tuple(xp.moveaxis(x, axis, 0))
+
+
+@kernel("Slice")
+def _slice(node):
+    def fn(x, begin, size):
+        begin = [int(b) for b in np.reshape(begin, [-1])]
+        size = [int(s) for s in np.reshape(size, [-1])]
+        index = []
+        for dim, b, s in zip(np.shape(x), begin, size):
+            end = dim if s == -1 else b + s
+            if b < 0 or end > dim or end < b:
+                raise errors.InvalidArgumentError(None, None, f"Expected size[i] in [0, {dim - b}], but got {s}")
+            index.append(slice(b, end))
+        return x[tuple(index)]
+    return fn
+
+
+@kernel("StridedSlice")
+def _strided_slice(node):
+    masks = {k: node.attrs.get(k, 0) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
+                                                "shrink_axis_mask")}
+    cache = {}
+
+    def fn(x, begin, end, strides):
+        key = (np.asarray(begin).tobytes(), np.asarray(end).tobytes(), np.asarray(strides).tobytes())
+        spec = cache.get(key)
+        if spec is None:
+            spec = cache[key] = slice_spec(np.reshape(begin, [-1]), np.reshape(end, [-1]),
+                                           np.reshape(strides, [-1]), **masks)
+        try:
+            return x[spec]
+        except IndexError as e:
+            raise errors.InvalidArgumentError(None, None, f"slice index out of bounds: {e}") from None
+    return fn
+
+
+@kernel("Tile")
+def _tile(node):
+    xp = node.xp
+    return lambda x, multiples: xp.tile(x, [int(m) for m in np.reshape(multiples, [-1])])
+
+
+@kernel("OneHot")
+def _one_hot(node):
+    axis, xp = node.attrs.get("axis", -1), node.xp
+
+    def fn(indices, depth, on, off):
+        depth = int(depth)
+        if depth < 0:
+            raise errors.InvalidArgumentError(None, None, f"depth must be non-negative, got: {depth}")
+        hot = xp.asarray(indices)[..., None] == xp.arange(depth)
+        out = xp.where(hot, on, off).astype(np.asarray(on).dtype)
+        return out if axis == -1 else xp.moveaxis(out, -1, axis)
+    return fn
+
+
+@kernel("Range")
+def _range(node):
+    dtype, xp = node.attrs["Tidx"].as_numpy_dtype, node.xp
+
+    def fn(start, limit, delta):
+        if delta == 0:
+            raise errors.InvalidArgumentError(None, None, f"Requires delta != 0: {delta}")
+        return xp.arange(start, limit, delta, dtype=dtype)
+    return fn
+
+
+@kernel("GatherV2")
+def _gather(node):
+    xp = node.xp
+
+    def fn(params, indices, axis):
+        axis = int(axis)
+        n = np.shape(params)[axis]
+        if np.size(indices) and (np.min(indices) < 0 or np.max(indices) >= n):
+            raise errors.InvalidArgumentError(None, None, f"indices must be in [0, {n}), got "
+                                                          f"{np.asarray(indices).ravel().tolist()[:10]}")
+        return xp.take(params, indices, axis=axis)
+    return fn
+
+
+simple("Gather", lambda xp: lambda params, indices: xp.take(params, indices, axis=0))

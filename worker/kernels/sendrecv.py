@@ -1,0 +1,29 @@
+"""_Send / _Recv: the only kernels that cross partitions. They speak rendezvous keys.
+
+A `_Send` parks its tensor in the step's rendezvous. A `_Recv` takes it from
+there when the sender is in this task (or the client fed it), else pulls it
+from the sending task with RecvTensor.
+"""
+from tfmini.device import DeviceSpec
+from tfmini.worker.kernels import kernel
+from tfmini.worker.rendezvous import make_key
+
+
+def _key(attrs):
+    return make_key(attrs["send_device"].decode(), attrs.get("send_device_incarnation", 0) & (2**64 - 1),
+                    attrs["recv_device"].decode(), attrs["tensor_name"].decode())
+
+
+@kernel("_Send", "_HostSend", num_outputs=0)
+def _send(node):
+    key, step = _key(node.attrs), node.env.current_step
+    return lambda x: step().rendezvous.send(key, x)
+
+
+@kernel("_Recv", "_HostRecv")
+def _recv(node):
+    key, step = _key(node.attrs), node.env.current_step
+    send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
+    if node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
+        return lambda: step().recv_local(key)
+    return lambda: step().recv_remote(send_task, key)

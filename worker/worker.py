@@ -1,0 +1,190 @@
+"""The worker: TensorFlow's WorkerService as a plain object.
+
+It keeps registered partitions as ExecutionPlans, runs them per step, serves
+RecvTensor pulls out of each step's rendezvous, and owns the variables (the
+resource store), which outlive steps and sessions. The gRPC servicer and the
+in-process session both call these methods with the same protos.
+"""
+import random
+import threading
+import time
+
+import numpy as np
+
+from tfmini import errors, tensor_util
+from tfmini.device import DeviceSpec
+from tfmini.protos import device_attributes_pb2, named_tensor_pb2, worker_pb2
+from tfmini.worker.executor import ExecutionPlan
+from tfmini.worker.rendezvous import StepRendezvous
+from tfmini.worker.resources import ResourceMgr
+
+DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
+_MEMORY_LIMIT = 1 << 31
+
+
+class Step:
+    """One step of one partition: its id, its rendezvous, and how to pull from peers."""
+
+    __slots__ = ("step_id", "rendezvous", "session")
+
+    def __init__(self, step_id, rendezvous, session):
+        self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
+
+    def recv_local(self, key):
+        value = self.rendezvous.take(key)
+        if value is None:
+            value = self.rendezvous.recv(key, self.session.recv_timeout)
+        return value
+
+    def recv_remote(self, task, key):
+        return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout)
+
+
+class WorkerSession:
+    """What kernels see as `node.env`: resources, per-op random generators, the current step."""
+
+    def __init__(self, worker, handle, recv_timeout):
+        self.worker, self.handle, self.recv_timeout = worker, handle, recv_timeout
+        self.resources = worker.resources
+        self.task_name = worker.task_name
+        self._rngs = {}
+        self._local = threading.local()
+
+    def rng(self, name, seed, seed2):
+        gen = self._rngs.get(name)
+        if gen is None:
+            gen = self._rngs[name] = np.random.default_rng([seed, seed2] if seed or seed2 else None)
+        return gen
+
+    def current_step(self):
+        return self._local.step
+
+    def set_step(self, step):
+        self._local.step = step
+
+
+class Worker:
+    def __init__(self, task_name="/job:localhost/replica:0/task:0", worker_cache=None,
+                 recv_timeout=DEFAULT_RECV_TIMEOUT):
+        self.task_name = task_name
+        self.incarnation = random.getrandbits(63) | 1
+        self.resources = ResourceMgr()
+        self.worker_cache = worker_cache  # task name -> worker interface, for RecvTensor pulls
+        self.recv_timeout = recv_timeout
+        self._lock = threading.Lock()
+        self._graphs = {}
+        self._sessions = {}
+        self._steps = {}
+        self._next_handle = 0
+        spec = DeviceSpec.from_string(task_name)
+        spec.device_type, spec.device_index = "CPU", 0
+        self.devices = [device_attributes_pb2.DeviceAttributes(
+            name=spec.to_string(), device_type="CPU", memory_limit=_MEMORY_LIMIT, incarnation=self.incarnation,
+            physical_device_desc="numpy")]
+
+    # -- sessions and graphs ----------------------------------------------
+    def get_status(self, request):
+        return worker_pb2.GetStatusResponse(device_attributes=self.devices)
+
+    def _session(self, handle):
+        with self._lock:
+            session = self._sessions.get(handle)
+            if session is None:
+                session = self._sessions[handle] = WorkerSession(self, handle, self.recv_timeout)
+            return session
+
+    def create_worker_session(self, request):
+        self._session(request.session_handle)
+        return worker_pb2.CreateWorkerSessionResponse()
+
+    def delete_worker_session(self, request):
+        with self._lock:
+            self._sessions.pop(request.session_handle, None)
+            for handle in [h for h, (_, s) in self._graphs.items() if s == request.session_handle]:
+                del self._graphs[handle]
+        return worker_pb2.DeleteWorkerSessionResponse()
+
+    def register_graph(self, request):
+        session = self._session(request.session_handle)
+        plan = ExecutionPlan(request.graph_def, session)
+        with self._lock:
+            self._next_handle += 1
+            handle = f"{self.incarnation:016x}-{self._next_handle}"
+            self._graphs[handle] = (plan, request.session_handle)
+        return worker_pb2.RegisterGraphResponse(graph_handle=handle)
+
+    def deregister_graph(self, request):
+        with self._lock:
+            self._graphs.pop(request.graph_handle, None)
+        return worker_pb2.DeregisterGraphResponse()
+
+    # -- steps ------------------------------------------------------------
+    def _rendezvous(self, step_id):
+        with self._lock:
+            rdv = self._steps.get(step_id)
+            if rdv is None:
+                rdv = self._steps[step_id] = StepRendezvous()
+            return rdv
+
+    def run_graph(self, request):
+        with self._lock:
+            entry = self._graphs.get(request.graph_handle)
+        if entry is None:
+            raise errors.AbortedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
+                                                  f"Possibly, this worker just restarted.")
+        plan, session_handle = entry
+        session = self._session(session_handle)
+        rdv = self._rendezvous(request.step_id)
+        if request.send:
+            rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in request.send})
+        session.set_step(Step(request.step_id, rdv, session))
+        try:
+            plan.run()
+            response = worker_pb2.RunGraphResponse()
+            for key in request.recv_key:
+                value = rdv.take(key)
+                if value is None:
+                    raise errors.InternalError(None, None, f"Step {request.step_id} produced no value for {key}")
+                response.recv.append(named_tensor_pb2.NamedTensorProto(
+                    name=key, tensor=tensor_util.make_tensor_proto(value)))
+            return response
+        except errors.OpError as e:
+            rdv.abort(e)
+            raise
+        finally:
+            session.set_step(None)
+            if rdv.empty():
+                with self._lock:
+                    self._steps.pop(request.step_id, None)
+
+    def cleanup_graph(self, request):
+        """Frees what a step left behind; a step still running is aborted."""
+        with self._lock:
+            rdv = self._steps.pop(request.step_id, None)
+        if rdv is not None:
+            rdv.abort(errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up"))
+        return worker_pb2.CleanupGraphResponse()
+
+    def cleanup_all(self, request):
+        self.resources.clear(list(request.container) or None)
+        return worker_pb2.CleanupAllResponse()
+
+    # -- tensors between tasks --------------------------------------------
+    def recv_tensor(self, request, timeout=None):
+        rdv = self._rendezvous(request.step_id)
+        value = rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout)
+        if rdv.empty():
+            with self._lock:
+                if self._steps.get(request.step_id) is rdv:
+                    del self._steps[request.step_id]
+        return worker_pb2.RecvTensorResponse(tensor=tensor_util.make_tensor_proto(np.asarray(value)),
+                                             send_start_micros=int(time.time() * 1e6))
+
+    def pull(self, task, step_id, key, timeout):
+        """Fetches tensor `key` of `step_id` from the worker of `task` (RecvTensor)."""
+        if self.worker_cache is None:
+            raise errors.InternalError(None, None, f"Worker {self.task_name} has no route to {task}")
+        peer = self.worker_cache.get(task)
+        response = peer.recv_tensor(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key),
+                                    timeout=timeout)
+        return tensor_util.make_ndarray(response.tensor)
