@@ -53,6 +53,8 @@ class DType:
         return np.finfo(b).max if self.is_floating else np.iinfo(b).max
 
     def __eq__(self, other):
+        if isinstance(other, DType):
+            return self._enum == other._enum
         try:
             return self._enum == as_dtype(other)._enum
         except TypeError:
@@ -108,6 +110,8 @@ def as_dtype(value):
     """Converts a DType, enum value, name, numpy dtype or Python type to a DType, as tf.as_dtype."""
     if isinstance(value, DType):
         return value
+    if type(value) is int and value in _BY_ENUM:
+        return _BY_ENUM[value]
     if isinstance(value, int) and not isinstance(value, type) and value in _BY_ENUM:
         return _BY_ENUM[value]
     if isinstance(value, str):

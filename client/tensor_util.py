@@ -52,8 +52,27 @@ def _as_numpy(values, dtype):
     return arr.astype(np_type, copy=False)
 
 
+# numpy dtype -> (DataType enum, repeated field) for the fast paths of plain numeric arrays.
+_FAST = {np.dtype(d.as_numpy_dtype): (d.as_datatype_enum, _VAL_FIELD[d]) for d in (
+    dtypes.float32, dtypes.float64, dtypes.int32, dtypes.int64, dtypes.int16, dtypes.int8, dtypes.uint8,
+    dtypes.uint16, dtypes.uint32, dtypes.uint64, dtypes.bool)}
+_FAST_BY_ENUM = {enum: (np_dtype, field) for np_dtype, (enum, field) in _FAST.items()}
+
+
 def make_tensor_proto(values, dtype=None, shape=None):
     """A TensorProto for `values` (array-like), optionally cast to `dtype` and broadcast to `shape`."""
+    if dtype is None and shape is None and isinstance(values, (np.ndarray, np.generic)):
+        fast = _FAST.get(values.dtype)
+        if fast is not None and values.dtype.byteorder != ">":
+            proto = tensor_pb2.TensorProto(dtype=fast[0])
+            dims = proto.tensor_shape.dim
+            for d in values.shape:
+                dims.add(size=d)
+            if values.size > 1:
+                proto.tensor_content = values.tobytes()
+            elif values.size == 1:
+                getattr(proto, fast[1]).append(values.item())
+            return proto
     dtype = None if dtype is None else dtypes.as_dtype(dtype)
     arr = _as_numpy(values, dtype)
     tf_dtype = dtype.base_dtype if dtype is not None else dtypes.as_dtype(arr.dtype)
@@ -96,6 +115,14 @@ def _append_values(proto, tf_dtype, flat):
 
 def make_ndarray(proto):
     """The numpy array a TensorProto holds (zero-copy view of tensor_content where possible)."""
+    fast = _FAST_BY_ENUM.get(proto.dtype)
+    if fast is not None:
+        shape = [d.size for d in proto.tensor_shape.dim]
+        if proto.tensor_content:
+            return np.frombuffer(proto.tensor_content, dtype=fast[0]).reshape(shape)
+        values = getattr(proto, fast[1])
+        if not shape and len(values) == 1:
+            return np.array(values[0], dtype=fast[0])
     tf_dtype = dtypes.as_dtype(proto.dtype).base_dtype
     shape = tuple(d.size for d in proto.tensor_shape.dim)
     np_type = tf_dtype.as_numpy_dtype

@@ -23,18 +23,21 @@ def new_step_id():
 class PartitionRun:
     """How to run one task's piece of a plan."""
 
-    __slots__ = ("task", "worker", "graph_handle", "feeds", "fetch_keys")
+    __slots__ = ("task", "worker", "graph_handle", "feeds", "recv_keys")
 
-    def __init__(self, task, worker, graph_handle, feeds, fetch_keys):
+    def __init__(self, task, worker, graph_handle, feeds, recv_keys):
         self.task, self.worker, self.graph_handle = task, worker, graph_handle
-        self.feeds, self.fetch_keys = feeds, fetch_keys
+        self.feeds = feeds          # (index in RunStepRequest.feed, rendezvous key)
+        self.recv_keys = recv_keys  # keys this task hands back
 
 
 class Plan:
-    __slots__ = ("parts", "fetch_key", "partition_graphs")
+    __slots__ = ("parts", "fetch_keys", "partition_graphs")
 
-    def __init__(self, parts, fetch_key, partition_graphs):
-        self.parts, self.fetch_key, self.partition_graphs = parts, fetch_key, partition_graphs
+    def __init__(self, parts, fetch_keys, partition_graphs):
+        self.parts = parts
+        self.fetch_keys = fetch_keys  # rendezvous key of each requested fetch, in request order
+        self.partition_graphs = partition_graphs
 
 
 def _canonical_tensor(name):
@@ -84,34 +87,36 @@ class MasterSession:
 
     # -- steps ---------------------------------------------------------------
     def run_step(self, request):
-        feeds = [(_canonical_tensor(f.name), f.tensor) for f in request.feed]
-        fetches = [_canonical_tensor(f) for f in request.fetch]
-        key = (tuple(f for f, _ in feeds), tuple(fetches), tuple(request.target))
+        feed, fetch, target = request.feed, request.fetch, request.target
+        key = (tuple([f.name for f in feed]) if feed else (), tuple(fetch) if fetch else (),
+               tuple(target) if target else ())
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
                 plan = self._plans.get(key)
                 if plan is None:
-                    plan = self._plans[key] = self._build_plan(key[0], list(dict.fromkeys(fetches)),
-                                                               list(request.target))
-        feed_values = dict(feeds)
+                    plan = self._plans[key] = self._build_plan(*key)
         step_id = new_step_id()
-        timeout = self._timeout(request.options.timeout_in_ms)
         requests = []
         for part in plan.parts:
             r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id,
-                                           session_handle=self.handle, recv_key=[k for _, k in part.fetch_keys])
-            for name, k in part.feeds:
-                r.send.append(named_tensor_pb2.NamedTensorProto(name=k, tensor=feed_values[name]))
+                                           session_handle=self.handle, recv_key=part.recv_keys)
+            for i, k in part.feeds:
+                nt = r.send.add()
+                nt.name = k
+                nt.tensor.CopyFrom(feed[i].tensor)
             requests.append(r)
+        timeout = self._timeout(request.options.timeout_in_ms)
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
-        by_key = {}
-        for response in results:
-            for nt in response.recv:
-                by_key[nt.name] = nt.tensor
+        if len(results) == 1:
+            by_key = {nt.name: nt.tensor for nt in results[0].recv}
+        else:
+            by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
         response = master_pb2.RunStepResponse()
-        for f, name in zip(fetches, request.fetch):
-            response.tensor.append(named_tensor_pb2.NamedTensorProto(name=name, tensor=by_key[plan.fetch_key[f]]))
+        for name, k in zip(fetch, plan.fetch_keys):
+            nt = response.tensor.add()
+            nt.name = name
+            nt.tensor.CopyFrom(by_key[k])
         if request.options.output_partition_graphs:
             response.metadata.partition_graphs.extend(plan.partition_graphs)
         return response
@@ -120,29 +125,37 @@ class MasterSession:
         ms = step_ms or self.config.operation_timeout_in_ms
         return ms / 1000.0 if ms > 0 else None
 
-    def _build_plan(self, feeds, fetches, targets):
-        with_nodes = lambda names, what: [self._require(n, what) for n in names]  # noqa: E731
+    def _build_plan(self, feed_names, fetch_names, targets):
+        """Prunes, places, partitions and registers the graph for one step signature."""
+        feeds = [_canonical_tensor(f) for f in feed_names]
+        fetches = [_canonical_tensor(f) for f in fetch_names]
         feed_pairs = {input_source(f) for f in feeds}
-        with_nodes([n for n, _ in feed_pairs], "Feed")
-        with_nodes([input_source(f)[0] for f in fetches], "Fetch")
-        with_nodes(targets, "Target")
+        for node, _ in feed_pairs:
+            self._require(node, "Feed")
+        for f in fetches:
+            self._require(input_source(f)[0], "Fetch")
+        for t in targets:
+            self._require(t, "Target")
         roots = [input_source(f)[0] for f in fetches] + list(targets)
         needed = prune(self.nodes, feed_pairs, roots)
         order = [n for n in self.order if n in needed]
-        to_place = needed | {n for n, _ in feed_pairs}
-        devices = place(self.nodes, to_place, self.cluster.device_names(), self.cluster.default_device,
-                        self.config.allow_soft_placement)
-        parts = partition(self.nodes, order, devices, feeds, fetches, self.cluster.incarnation)
-        runs, fetch_key, graphs = [], {}, []
+        devices = place(self.nodes, needed | {n for n, _ in feed_pairs}, self.cluster.device_names(),
+                        self.cluster.default_device, self.config.allow_soft_placement)
+        unique_fetches = list(dict.fromkeys(fetches))
+        parts = partition(self.nodes, order, devices, list(dict.fromkeys(feeds)), unique_fetches,
+                          self.cluster.incarnation)
+        feed_index = {f: i for i, f in enumerate(feeds)}
+        runs, key_of_fetch, graphs = [], {}, []
         for task, graph_def in parts.graphs.items():
             worker = self.cluster.worker(task)
             response = worker.register_graph(worker_pb2.RegisterGraphRequest(
                 session_handle=self.handle, graph_def=graph_def, create_worker_session_called=True))
-            runs.append(PartitionRun(task, worker, response.graph_handle, parts.feed_keys[task],
-                                     parts.fetch_keys[task]))
-            fetch_key.update(parts.fetch_keys[task])
+            runs.append(PartitionRun(task, worker, response.graph_handle,
+                                     [(feed_index[name], k) for name, k in parts.feed_keys[task]],
+                                     [k for _, k in parts.fetch_keys[task]]))
+            key_of_fetch.update(parts.fetch_keys[task])
             graphs.append(graph_def)
-        return Plan(runs, fetch_key, graphs)
+        return Plan(runs, [key_of_fetch[f] for f in fetches], graphs)
 
     def _require(self, name, what):
         if name not in self.nodes:

@@ -122,6 +122,9 @@ class ExecutionPlan:
             n_slots += nout
         self._steps, self._names, self._n_slots = steps, step_names, n_slots
         self.node_count = len(steps)
+        # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
+        self.local_only = all(n.attr["client_terminated"].b for n in graph_def.node
+                              if n.op in ("_Send", "_Recv", "_HostSend", "_HostRecv"))
 
     def run(self):
         vals = [None] * self._n_slots

@@ -27,34 +27,48 @@ def parse_key(key):
 
 
 class StepRendezvous:
-    """The tensors of one step, by key. `recv` waits (up to a deadline) for a `send`."""
+    """The tensors of one step, by key. `recv` waits (up to a deadline) for a `send`.
+
+    Most steps never wait (their only keys are the client's feeds and fetches),
+    so the condition variable is made on the first wait, not per step.
+    """
 
     __slots__ = ("_values", "_cond", "_error", "created")
+    _make_cond_lock = threading.Lock()
 
     def __init__(self):
         self._values = {}
-        self._cond = threading.Condition(threading.Lock())
+        self._cond = None
         self._error = None
         self.created = time.monotonic()
 
+    def _notify(self):
+        cond = self._cond
+        if cond is not None:
+            with cond:
+                cond.notify_all()
+
     def send(self, key, value):
-        with self._cond:
-            if self._error is not None:
-                raise self._error
-            self._values[key] = value
-            self._cond.notify_all()
+        if self._error is not None:
+            raise self._error
+        self._values[key] = value  # written before _cond is read: see recv
+        self._notify()
 
     def put_all(self, items):
-        with self._cond:
-            self._values.update(items)
-            self._cond.notify_all()
+        self._values.update(items)
+        self._notify()
 
     def take(self, key):
         """The value under `key` if it is already there (removing it), else None."""
-        with self._cond:
-            return self._values.pop(key, None)
+        return self._values.pop(key, None)
 
     def recv(self, key, timeout):
+        value = self._values.pop(key, None)
+        if value is not None:
+            return value
+        with StepRendezvous._make_cond_lock:
+            if self._cond is None:
+                self._cond = threading.Condition(threading.Lock())
         deadline = time.monotonic() + timeout
         with self._cond:
             while key not in self._values:
@@ -68,15 +82,13 @@ class StepRendezvous:
             return self._values.pop(key)
 
     def abort(self, error):
-        with self._cond:
-            if self._error is None:
-                self._error = error
-            self._values.clear()
-            self._cond.notify_all()
+        if self._error is None:
+            self._error = error
+        self._values.clear()
+        self._notify()
 
     def empty(self):
-        with self._cond:
-            return not self._values
+        return not self._values
 
     @property
     def aborted(self):

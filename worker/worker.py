@@ -134,7 +134,8 @@ class Worker:
                                                   f"Possibly, this worker just restarted.")
         plan, session_handle = entry
         session = self._session(session_handle)
-        rdv = self._rendezvous(request.step_id)
+        # A partition that talks to no other task keeps its step to itself: nothing to register.
+        rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id)
         if request.send:
             rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in request.send})
         session.set_step(Step(request.step_id, rdv, session))
@@ -153,7 +154,7 @@ class Worker:
             raise
         finally:
             session.set_step(None)
-            if rdv.empty():
+            if not plan.local_only and rdv.empty():
                 with self._lock:
                     self._steps.pop(request.step_id, None)
 
