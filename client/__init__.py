@@ -36,6 +36,9 @@ from tfmini.init_ops import (constant_initializer, glorot_uniform_initializer, o
 from tfmini.session import InteractiveSession, Session, get_default_session
 from tfmini.protos.config_pb2 import ConfigProto, GPUOptions, GraphOptions, RunMetadata, RunOptions
 from tfmini import nn
+from tfmini.ops import resource_variable_ops as _resource_variable_ops
+from tfmini.importer import import_graph_def
+from tfmini import io
 
 __version__ = "0.1.0"
 VERSION = __version__

@@ -88,9 +88,8 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
         init_value = lambda: initializer(shape, dtype=dtype)  # noqa: E731
     else:
         init_value = initializer
-    graph = get_default_graph()
-    with graph.name_scope(None), graph.name_scope(full + "/"):
-        var = Variable(init_value, trainable=trainable, collections=collections, name=full + "/",
-                       dtype=dtype, validate_shape=validate_shape, caching_device=caching_device)
+    # A name ending in "/" is absolute: the variable is `full`, whatever name scope is open.
+    var = Variable(init_value, trainable=trainable, collections=collections, name=full + "/",
+                   dtype=dtype, validate_shape=validate_shape, caching_device=caching_device)
     store[full] = var
     return var

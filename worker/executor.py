@@ -15,18 +15,28 @@ _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
 
 
 class KernelNode:
-    """What a kernel factory sees of its node."""
+    """What a kernel factory sees of its node. Fields are read off the NodeDef on first use
+    (most kernels look at none of them, and proto field reads are slow)."""
 
-    __slots__ = ("name", "op", "attrs", "device", "xp", "env")
+    __slots__ = ("xp", "env", "_node_def", "_attrs")
 
     def __init__(self, node_def, xp, env):
-        self.name, self.op, self.device = node_def.name, node_def.op, node_def.device
-        self.attrs = attr_lib.attr_dict(node_def)
         self.xp, self.env = xp, env
+        self._node_def, self._attrs = node_def, None
+
+    name = property(lambda self: self._node_def.name)
+    op = property(lambda self: self._node_def.op)
+    device = property(lambda self: self._node_def.device)
+
+    @property
+    def attrs(self):
+        if self._attrs is None:
+            self._attrs = attr_lib.attr_dict(self._node_def)
+        return self._attrs
 
 
 def _parse_input(name):
-    if name.startswith("^"):
+    if name[0] == "^":
         return name[1:], -1
     node, _, index = name.partition(":")
     return node, int(index) if index else 0
@@ -36,21 +46,21 @@ def _invalid(message):
     return errors.InvalidArgumentError(None, None, message)
 
 
-def _topological_order(nodes):
-    """Kahn's order over data and control edges; receives wait until nothing else is ready,
-    so a partition sends what it can before it blocks on a peer."""
+def _topological_order(nodes, inputs):
+    """Kahn's order over data and control edges (`inputs[i]` are node i's parsed inputs); receives wait
+    until nothing else is ready, so a partition sends what it can before it blocks on a peer."""
     index = {n.name: i for i, n in enumerate(nodes)}
-    pending = [0] * len(nodes)
+    pending = [len(ins) for ins in inputs]
     consumers = [[] for _ in nodes]
-    for i, n in enumerate(nodes):
-        for inp in n.input:
-            src, _ = _parse_input(inp)
-            if src not in index:
-                raise _invalid(f"Node '{n.name}': unknown input node '{inp}'")
-            pending[i] += 1
-            consumers[index[src]].append(i)
-    ready = [i for i in range(len(nodes)) if not pending[i] and nodes[i].op not in _RECV_OPS]
-    recvs = [i for i in range(len(nodes)) if not pending[i] and nodes[i].op in _RECV_OPS]
+    for i, ins in enumerate(inputs):
+        for src, idx in ins:
+            j = index.get(src)
+            if j is None:
+                raise _invalid(f"Node '{nodes[i].name}': unknown input node '{src if idx <= 0 else f'{src}:{idx}'}'")
+            consumers[j].append(i)
+    is_recv = [n.op in _RECV_OPS for n in nodes]
+    ready = [i for i in range(len(nodes)) if not pending[i] and not is_recv[i]]
+    recvs = [i for i in range(len(nodes)) if not pending[i] and is_recv[i]]
     ready.reverse()
     order = []
     while ready or recvs:
@@ -59,11 +69,11 @@ def _topological_order(nodes):
         for c in consumers[i]:
             pending[c] -= 1
             if not pending[c]:
-                (recvs if nodes[c].op in _RECV_OPS else ready).append(c)
+                (recvs if is_recv[c] else ready).append(c)
     if len(order) != len(nodes):
         stuck = sorted(nodes[i].name for i in range(len(nodes)) if pending[i])
         raise _invalid(f"Graph has a cycle (nodes involved include: {', '.join(stuck[:5])})")
-    return [nodes[i] for i in order]
+    return order
 
 
 def _deref(fn, positions):
@@ -79,52 +89,56 @@ class ExecutionPlan:
     """A compiled partition: `run(step)` executes it; `outputs` name what it can hand back."""
 
     def __init__(self, graph_def, env, xp=np):
-        names = set()
-        for n in graph_def.node:
-            if not n.name or not n.op:
-                raise _invalid(f"Node with empty name or op: {n}")
-            if n.name in names:
-                raise _invalid(f"Duplicate node name in graph: '{n.name}'")
-            names.add(n.name)
-        ordered = _topological_order(list(graph_def.node))
+        nodes = list(graph_def.node)
+        names, ops = [n.name for n in nodes], [n.op for n in nodes]  # read each proto field once
+        if len(set(names)) != len(names) or not all(names) or not all(ops):
+            seen = set()
+            for n in nodes:
+                if not n.name or not n.op:
+                    raise _invalid(f"Node with empty name or op: {n}")
+                if n.name in seen:
+                    raise _invalid(f"Duplicate node name in graph: '{n.name}'")
+                seen.add(n.name)
+        inputs = [[_parse_input(i) for i in n.input] for n in nodes]
         slot_of, produces_ref = {}, {}
         steps, step_names = [], []
         n_slots = 0
-        for n in ordered:
-            k = kernels.lookup(n.op, n.name)
-            node = KernelNode(n, xp, env)
+        for i in _topological_order(nodes, inputs):
+            name, op = names[i], ops[i]
+            k = kernels.lookup(op, name)
+            node = KernelNode(nodes[i], xp, env)
             try:
                 fn = k.factory(node)
             except errors.OpError as e:
-                raise type(e)(None, None, f"{e.message} (node '{n.name}')") from None
+                raise type(e)(None, None, f"{e.message} (node '{name}')") from None
             except (KeyError, ValueError, TypeError) as e:
-                raise _invalid(f"Cannot build kernel for node '{n.name}' ({n.op}): {e!r}") from None
+                raise _invalid(f"Cannot build kernel for node '{name}' ({op}): {e!r}") from None
             ins, deref = [], []
-            for pos, inp in enumerate(i for i in n.input if not i.startswith("^")):
-                src, idx = _parse_input(inp)
-                if (src, idx) not in slot_of:
-                    raise _invalid(f"Node '{n.name}': input '{inp}' names output {idx} of '{src}', which does not "
-                                   f"exist")
-                ins.append(slot_of[src, idx])
+            for pos, (src, idx) in enumerate(e for e in inputs[i] if e[1] >= 0):
+                slot = slot_of.get((src, idx))
+                if slot is None:
+                    raise _invalid(f"Node '{name}': input '{src}:{idx}' names output {idx} of '{src}', which "
+                                   f"does not exist")
+                ins.append(slot)
                 if produces_ref[src] and pos not in k.ref_inputs:
                     deref.append(pos)
                 elif pos in k.ref_inputs and not produces_ref[src]:
-                    raise _invalid(f"Input {pos} of node '{n.name}' ({n.op}) must be a variable reference, but "
-                                   f"'{inp}' is a value")
+                    raise _invalid(f"Input {pos} of node '{name}' ({op}) must be a variable reference, but "
+                                   f"'{src}:{idx}' is a value")
             if deref:
                 fn = _deref(fn, deref)
             nout = k.num_outputs(node.attrs) if callable(k.num_outputs) else k.num_outputs
             for j in range(nout):
-                slot_of[n.name, j] = n_slots + j
-            produces_ref[n.name] = k.produces_ref
+                slot_of[name, j] = n_slots + j
+            produces_ref[name] = k.produces_ref
             steps.append((fn, tuple(ins), n_slots, nout))
-            step_names.append(n.name)
+            step_names.append(name)
             n_slots += nout
         self._steps, self._names, self._n_slots = steps, step_names, n_slots
         self.node_count = len(steps)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
-        self.local_only = all(n.attr["client_terminated"].b for n in graph_def.node
-                              if n.op in ("_Send", "_Recv", "_HostSend", "_HostRecv"))
+        self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops)
+                              if op in ("_Send", "_Recv", "_HostSend", "_HostRecv"))
 
     def run(self):
         vals = [None] * self._n_slots

@@ -248,8 +248,10 @@ def where(condition, x=None, y=None, name=None):
     graph = _graph_of([condition, x, y])
     with graph.as_default(), graph.name_scope(name or "Select") as scope:
         c = convert_to_tensor(condition, dtype=dtypes.bool, name="condition")
-        t = make_op("Select", [c, x, y], name=scope, arg_names=["condition", "t", "e"], same_dtype=False)
-        return t.outputs[0]
+        dtype = next((v.dtype.base_dtype for v in (x, y) if isinstance(v, Tensor)), None)
+        t = convert_to_tensor(x, dtype=dtype, name="t")
+        e = convert_to_tensor(y, dtype=t.dtype.base_dtype, name="e")
+        return graph.create_op("Select", [c, t, e], {"T": t.dtype.base_dtype}, name=scope).outputs[0]
 
 
 select = where

@@ -17,7 +17,7 @@ def _seed_attrs(seed):
     return {"seed": seed1 or 0, "seed2": seed2 or 0}
 
 
-def _random(op_type, shape, dtype, seed, scope):
+def _random(op_type, shape, dtype, seed):
     graph = get_default_graph()
     shape_t = convert_to_tensor(shape, dtype=dtypes.int32, name="shape")
     attrs = {"dtype": dtypes.as_dtype(dtype), "T": shape_t.dtype.base_dtype}
@@ -30,7 +30,7 @@ def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, 
     with graph.name_scope(name or "random_normal") as scope:
         mean_t = convert_to_tensor(mean, dtype=dtype, name="mean")
         std_t = convert_to_tensor(stddev, dtype=dtype, name="stddev")
-        rnd = _random("RandomStandardNormal", shape, dtype, seed, scope)
+        rnd = _random("RandomStandardNormal", shape, dtype, seed)
         return math_ops.add(math_ops.multiply(rnd, std_t, name="mul"), mean_t, name=scope)
 
 
@@ -39,7 +39,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=Non
     with graph.name_scope(name or "truncated_normal") as scope:
         mean_t = convert_to_tensor(mean, dtype=dtype, name="mean")
         std_t = convert_to_tensor(stddev, dtype=dtype, name="stddev")
-        rnd = _random("TruncatedNormal", shape, dtype, seed, scope)
+        rnd = _random("TruncatedNormal", shape, dtype, seed)
         return math_ops.add(math_ops.multiply(rnd, std_t, name="mul"), mean_t, name=scope)
 
 
@@ -58,7 +58,7 @@ def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None
             return graph.create_op("RandomUniformInt", [shape_t, lo, hi], attrs, name=scope).outputs[0]
         lo = convert_to_tensor(minval, dtype=dtype, name="min")
         hi = convert_to_tensor(1 if maxval is None else maxval, dtype=dtype, name="max")
-        rnd = _random("RandomUniform", shape, dtype, seed, scope)
+        rnd = _random("RandomUniform", shape, dtype, seed)
         return math_ops.add(math_ops.multiply(rnd, math_ops.subtract(hi, lo, name="sub"), name="mul"), lo,
                             name=scope)
 

@@ -47,6 +47,7 @@ def registered():
 
 def _load():
     from tfmini.worker.kernels import array, math, nn, random, sendrecv, state  # noqa: F401
+    from tfmini.worker.kernels import resource  # noqa: F401
 
 
 _load()

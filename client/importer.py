@@ -1,0 +1,138 @@
+"""GraphDef interchange: tf.import_graph_def, tf.train.write_graph.
+
+Importing re-creates each NodeDef as an Operation through the op registry, so
+the imported ops get static shapes and dtypes like ops built in Python; an op
+type tfmini does not know is a NotFoundError naming the op and the node.
+"""
+import os
+
+from google.protobuf import text_format
+
+from tfmini import attrs as attr_lib
+from tfmini import errors, op_registry
+from tfmini.graph import Graph, Operation, Tensor, get_default_graph
+from tfmini.protos import graph_pb2
+from tfmini.server.prune import input_source
+
+
+def _topological(nodes):
+    """Nodes in an order where inputs come first (GraphDefs need not be sorted)."""
+    by_name = {n.name: n for n in nodes}
+    order, state = [], {}
+    for root in nodes:
+        stack = [(root.name, False)]
+        while stack:
+            name, done = stack.pop()
+            if done:
+                state[name] = 2
+                order.append(by_name[name])
+                continue
+            if state.get(name) == 2:
+                continue
+            if state.get(name) == 1:
+                raise ValueError(f"GraphDef has a cycle through node '{name}'")
+            state[name] = 1
+            stack.append((name, True))
+            for inp in by_name[name].input:
+                src = input_source(inp)[0]
+                if src in by_name and state.get(src) != 2:
+                    if state.get(src) == 1:
+                        raise ValueError(f"GraphDef has a cycle through node '{src}'")
+                    stack.append((src, False))
+    return order
+
+
+def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None, producer_op_list=None):
+    """Adds the nodes of `graph_def` to the default graph under the scope `name` ("import" by default)."""
+    if isinstance(graph_def, bytes):
+        graph_def = graph_pb2.GraphDef.FromString(graph_def)
+    elif not isinstance(graph_def, graph_pb2.GraphDef):
+        graph_def = graph_pb2.GraphDef.FromString(graph_def.SerializeToString())  # e.g. TensorFlow's own GraphDef
+    graph = get_default_graph()
+    input_map = dict(input_map or {})
+    for key, value in input_map.items():
+        if not isinstance(value, Tensor):
+            raise TypeError(f"input_map values must be Tensors, got {value!r} for {key!r}")
+    names = {n.name for n in graph_def.node}
+    for n in graph_def.node:
+        op_registry.lookup(n.op, n.name)
+        for inp in n.input:
+            if input_source(inp)[0] not in names and inp not in input_map:
+                raise ValueError(f"Node '{n.name}': input '{inp}' is not in the GraphDef (and not in input_map)")
+    if len(names) != len(graph_def.node):
+        raise ValueError("GraphDef has duplicate node names")
+    prefix = graph.unique_name(name if name is not None else "import") if name != "" else ""
+    created, used_map = {}, set()
+
+    def resolve(inp):
+        key = inp if inp.startswith("^") or ":" in inp else f"{inp}:0"
+        for k in (inp, key):
+            if k in input_map:
+                used_map.add(k)
+                return input_map[k]
+        src, idx = input_source(inp)
+        op = created[src]
+        return op if idx < 0 else op.outputs[idx]
+
+    for node in _topological(list(graph_def.node)):
+        inputs = [resolve(i) for i in node.input if not i.startswith("^")]
+        controls = [resolve(i) for i in node.input if i.startswith("^")]
+        attrs = {k: v for k, v in node.attr.items() if k != "_output_shapes"}
+        if "_class" in attrs and prefix:
+            groups = [s.replace(b"loc:@", b"loc:@" + prefix.encode() + b"/") for s in attrs["_class"].list.s]
+            attrs["_class"] = attr_lib.to_attr(groups)
+        full = f"{prefix}/{node.name}" if prefix else node.name
+        with graph.name_scope(None), graph.control_dependencies(None):
+            try:
+                op = graph.create_op(node.op, inputs, attrs, name=full + "/")
+            except (TypeError, KeyError) as e:
+                raise ValueError(f"Cannot import node '{node.name}' ({node.op}): {e}") from None
+        for c in controls:
+            op._add_control_input(c)
+        if node.device:
+            op._set_device(node.device)
+        created[node.name] = op
+    unused = set(input_map) - used_map
+    if unused:
+        raise ValueError(f"Attempted to map inputs that were not found in graph_def: [{', '.join(sorted(unused))}]")
+    if return_elements is None:
+        return None
+    result = []
+    for element in return_elements:
+        if ":" in element:
+            op_name, _, index = element.rpartition(":")
+            result.append(created[op_name].outputs[int(index)])
+        else:
+            result.append(created[element])
+    return result
+
+
+def write_graph(graph_or_graph_def, logdir, name, as_text=True):
+    """Writes a GraphDef to logdir/name as text (pbtxt) or binary; returns the path."""
+    graph_def = graph_or_graph_def.as_graph_def() if isinstance(graph_or_graph_def, Graph) else graph_or_graph_def
+    os.makedirs(logdir, exist_ok=True)
+    path = os.path.join(logdir, name)
+    tmp = path + ".tmp"
+    if as_text:
+        with open(tmp, "w") as f:
+            f.write(text_format.MessageToString(graph_def))
+    else:
+        with open(tmp, "wb") as f:
+            f.write(graph_def.SerializeToString())
+    os.replace(tmp, path)
+    return path
+
+
+def read_graph(path):
+    """A GraphDef from a .pb (binary) or .pbtxt (text) file."""
+    with open(path, "rb") as f:
+        data = f.read()
+    graph_def = graph_pb2.GraphDef()
+    if path.endswith((".pbtxt", ".txt")):
+        text_format.Parse(data.decode(), graph_def)
+    else:
+        graph_def.ParseFromString(data)
+    return graph_def
+
+
+__all__ = ["import_graph_def", "write_graph", "read_graph", "Operation", "errors"]

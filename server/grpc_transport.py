@@ -1,0 +1,266 @@
+"""gRPC transport for MasterService and WorkerService, kept apart from their logic (TF's rpc/ folder).
+
+One table per service lists (method, request type, response type, object method).
+Servicers are generic handlers over a plain Master/Worker object, registered under
+TensorFlow's service names so the paths are `/tensorflow.MasterService/RunStep` etc.;
+client stubs are built from the same table. OpErrors travel as gRPC status codes
+(TF's canonical codes are gRPC's) and come back as the same tf.errors class.
+
+Requests are parsed by us, not by grpc, so malformed bytes become INVALID_ARGUMENT.
+Nothing from the wire is unpickled or evaluated: every message is a protobuf.
+
+Large tensors between tfmini workers use a server-streaming method of our own,
+`/tensorflow.WorkerService/RecvTensorStream`: a RecvTensorResponse header (holding
+the whole tensor when small) followed by raw MB-sized chunks of tensor_content,
+reassembled into one preallocated array, so there is no 2 GB message ceiling.
+"""
+import collections
+import logging
+import threading
+import time
+from concurrent import futures
+
+import grpc
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from tfmini import dtypes, errors, tensor_util
+from tfmini.protos import master_pb2, worker_pb2
+
+log = logging.getLogger("tfmini.server")
+
+MASTER_SERVICE = "tensorflow.MasterService"
+WORKER_SERVICE = "tensorflow.WorkerService"
+_m, _w = master_pb2, worker_pb2
+MASTER_METHODS = [  # (rpc, request, response, method of the Master object)
+    ("CreateSession", _m.CreateSessionRequest, _m.CreateSessionResponse, "create_session"),
+    ("ExtendSession", _m.ExtendSessionRequest, _m.ExtendSessionResponse, "extend_session"),
+    ("RunStep", _m.RunStepRequest, _m.RunStepResponse, "run_step"),
+    ("CloseSession", _m.CloseSessionRequest, _m.CloseSessionResponse, "close_session"),
+    ("ListDevices", _m.ListDevicesRequest, _m.ListDevicesResponse, "list_devices"),
+    ("Reset", _m.ResetRequest, _m.ResetResponse, "reset"),
+]
+WORKER_METHODS = [
+    ("GetStatus", _w.GetStatusRequest, _w.GetStatusResponse, "get_status"),
+    ("CreateWorkerSession", _w.CreateWorkerSessionRequest, _w.CreateWorkerSessionResponse, "create_worker_session"),
+    ("DeleteWorkerSession", _w.DeleteWorkerSessionRequest, _w.DeleteWorkerSessionResponse, "delete_worker_session"),
+    ("RegisterGraph", _w.RegisterGraphRequest, _w.RegisterGraphResponse, "register_graph"),
+    ("DeregisterGraph", _w.DeregisterGraphRequest, _w.DeregisterGraphResponse, "deregister_graph"),
+    ("RunGraph", _w.RunGraphRequest, _w.RunGraphResponse, "run_graph"),
+    ("CleanupGraph", _w.CleanupGraphRequest, _w.CleanupGraphResponse, "cleanup_graph"),
+    ("CleanupAll", _w.CleanupAllRequest, _w.CleanupAllResponse, "cleanup_all"),
+    ("RecvTensor", _w.RecvTensorRequest, _w.RecvTensorResponse, "recv_tensor"),
+]
+STREAM_METHOD = "RecvTensorStream"
+STEP_RPCS = {"RunStep", "RunGraph", "RecvTensor", STREAM_METHOD}  # may take as long as a step
+
+INT32_MAX = 2**31 - 1
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", INT32_MAX), ("grpc.max_receive_message_length", INT32_MAX),
+    ("grpc.max_reconnect_backoff_ms", 1000), ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100), ("grpc.enable_retries", 0),
+]
+CONTROL_TIMEOUT = 5.0      # seconds for RPCs that only touch bookkeeping
+DEFAULT_STEP_TIMEOUT = 600.0  # seconds for a step's RPCs when the config gives no operation timeout
+STREAM_THRESHOLD = 4 << 20  # tensors above this many bytes are streamed in chunks
+CHUNK = 1 << 20
+
+RPC_COUNTS = collections.Counter()  # rpc name -> calls made from this process (tests count the critical path)
+_STATUS = {code.value[0]: code for code in grpc.StatusCode}
+_SERVER_ERROR = ("tfmini-error", "1")  # marks a status the server chose, as opposed to one of the transport
+
+
+def step_timeout(config):
+    ms = config.operation_timeout_in_ms if config is not None else 0
+    return ms / 1000.0 if ms > 0 else DEFAULT_STEP_TIMEOUT
+
+
+# -- server side --------------------------------------------------------------
+def _abort(context, code, message):
+    context.set_trailing_metadata((_SERVER_ERROR,))
+    context.abort(_STATUS.get(code, grpc.StatusCode.UNKNOWN), message)
+
+
+def _unary_handler(rpc, request_type, fn):
+    def handle(raw, context):
+        try:
+            request = request_type.FromString(raw)
+        except (DecodeError, ValueError, RuntimeError) as e:
+            _abort(context, errors.INVALID_ARGUMENT, f"{rpc}: malformed {request_type.__name__}: {e}")
+        try:
+            return fn(request).SerializeToString()
+        except errors.OpError as e:
+            if rpc != "RecvTensor":
+                log.warning("%s failed: %s: %s", rpc, type(e).__name__, e.message.splitlines()[0])
+            _abort(context, e.error_code, e.message)
+        except Exception as e:  # noqa: BLE001 - a bug must not take the server down
+            log.exception("%s crashed", rpc)
+            _abort(context, errors.INTERNAL, f"{rpc}: {type(e).__name__}: {e}")
+    return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
+
+
+def _as_response(value):
+    return worker_pb2.RecvTensorResponse(tensor=tensor_util.make_tensor_proto(np.asarray(value)),
+                                         send_start_micros=int(time.time() * 1e6))
+
+
+def _stream_handler(worker):
+    def handle(raw, context):
+        try:
+            request = worker_pb2.RecvTensorRequest.FromString(raw)
+            value = np.asarray(worker.recv_value(request, context.time_remaining()))
+        except DecodeError as e:
+            _abort(context, errors.INVALID_ARGUMENT, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}")
+        except errors.OpError as e:
+            _abort(context, e.error_code, e.message)
+        if value.dtype == object or value.nbytes <= STREAM_THRESHOLD:
+            yield _as_response(value).SerializeToString()
+            return
+        value = np.ascontiguousarray(value)
+        if value.dtype.byteorder == ">":
+            value = value.astype(value.dtype.newbyteorder("<"))
+        header = worker_pb2.RecvTensorResponse(send_start_micros=int(time.time() * 1e6))
+        header.tensor.dtype = dtypes.as_dtype(value.dtype).as_datatype_enum
+        for d in value.shape:
+            header.tensor.tensor_shape.dim.add(size=d)
+        yield header.SerializeToString()
+        flat = memoryview(value.reshape(-1).view(np.uint8))
+        for start in range(0, value.nbytes, CHUNK):
+            yield bytes(flat[start:start + CHUNK])
+    return grpc.unary_stream_rpc_method_handler(handle)
+
+
+def master_handler(master):
+    return grpc.method_handlers_generic_handler(MASTER_SERVICE, {
+        rpc: _unary_handler(rpc, req, getattr(master, fn)) for rpc, req, _, fn in MASTER_METHODS})
+
+
+def worker_handler(worker):
+    handlers = {rpc: _unary_handler(rpc, req, getattr(worker, fn)) for rpc, req, _, fn in WORKER_METHODS}
+    handlers[STREAM_METHOD] = _stream_handler(worker)
+    return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
+
+
+def make_server(bind, handlers, max_workers=64):
+    """A started-later grpc.Server bound to `bind` ("host:port"); returns (server, bound port)."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
+                         handlers=handlers, options=CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)])
+    port = server.add_insecure_port(bind)
+    if port == 0:
+        raise errors.UnavailableError(None, None, f"Could not bind a gRPC server to {bind}")
+    return server, port
+
+
+# -- client side --------------------------------------------------------------
+def _translate(e, rpc, peer):
+    """The tf.errors exception for a failed call: the server's own error, or the transport's."""
+    code, details = e.code(), e.details() or ""
+    from_server = any(tuple(m) == _SERVER_ERROR for m in (e.trailing_metadata() or ()))
+    if from_server:
+        return errors.error_from_code(code.value[0], details)
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
+        what = "is unreachable" if code != grpc.StatusCode.DEADLINE_EXCEEDED else "did not answer in time"
+        return errors.UnavailableError(None, None, f"{rpc} to {peer} failed: {peer} {what} ({details})")
+    return errors.error_from_code(code.value[0], f"{rpc} to {peer}: {details}")
+
+
+class Stub:
+    """Calls a service's methods over one channel: `stub.run_graph(request, timeout=None)`."""
+
+    def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+        self.address, self.peer = address, peer
+        self.step_timeout = step_timeout_s
+        self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        for rpc, req, resp, fn in methods:
+            call = self.channel.unary_unary(f"/{service}/{rpc}", request_serializer=req.SerializeToString,
+                                            response_deserializer=resp.FromString)
+            setattr(self, fn, self._bind(rpc, call))
+
+    def _bind(self, rpc, call):
+        default = self.step_timeout if rpc in STEP_RPCS else CONTROL_TIMEOUT
+
+        def method(request, timeout=None):
+            RPC_COUNTS[rpc] += 1
+            try:
+                return call(request, timeout=timeout or default, wait_for_ready=False)
+            except grpc.RpcError as e:
+                raise _translate(e, rpc, self.peer) from None
+        method.__name__ = rpc
+        return method
+
+    def close(self):
+        self.channel.close()
+
+
+class WorkerStub(Stub):
+    """A remote worker: the WorkerService methods plus `recv_array`, the streamed RecvTensor."""
+
+    def __init__(self, address, task, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+        super().__init__(address, WORKER_SERVICE, WORKER_METHODS, f"task {task} at {address}", step_timeout_s)
+        self.task = task
+        self._stream = self.channel.unary_stream(f"/{WORKER_SERVICE}/{STREAM_METHOD}",
+                                                 request_serializer=worker_pb2.RecvTensorRequest.SerializeToString)
+
+    def recv_array(self, step_id, key, timeout=None):
+        """Tensor `key` of step `step_id` as a numpy array, however large."""
+        RPC_COUNTS[STREAM_METHOD] += 1
+        request = worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key)
+        try:
+            messages = self._stream(request, timeout=timeout or self.step_timeout, wait_for_ready=False)
+            header = worker_pb2.RecvTensorResponse.FromString(next(messages))
+            proto = header.tensor
+            if proto.tensor_content or proto.dtype == 0 or proto.dtype == dtypes.string.as_datatype_enum:
+                return tensor_util.make_ndarray(proto)
+            np_dtype = np.dtype(dtypes.as_dtype(proto.dtype).as_numpy_dtype)
+            shape = [d.size for d in proto.tensor_shape.dim]
+            out = np.empty(shape, np_dtype)
+            if out.size == 0 or (out.size == 1 and not shape):
+                return tensor_util.make_ndarray(proto)
+            flat, at = memoryview(out.reshape(-1).view(np.uint8)), 0
+            for chunk in messages:
+                flat[at:at + len(chunk)] = chunk
+                at += len(chunk)
+            if at != out.nbytes:
+                raise errors.DataLossError(None, None, f"RecvTensor {key} from {self.peer}: got {at} bytes of "
+                                                       f"{out.nbytes}")
+            return out
+        except grpc.RpcError as e:
+            raise _translate(e, "RecvTensor", self.peer) from None
+        except StopIteration:
+            raise errors.DataLossError(None, None, f"RecvTensor {key} from {self.peer}: empty stream") from None
+        except ValueError as e:  # a chunk that does not fit the announced shape
+            raise errors.DataLossError(None, None, f"RecvTensor {key} from {self.peer}: {e}") from None
+
+
+class MasterStub(Stub):
+    """A remote master: what client.Session needs (create_session ... reset, close)."""
+
+    def __init__(self, address, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+        super().__init__(address, MASTER_SERVICE, MASTER_METHODS, f"master at {address}", step_timeout_s)
+
+
+class WorkerCache:
+    """Task name -> worker interface, created on first use: stubs for peers, the object itself for us."""
+
+    def __init__(self, addresses, local_task=None, local_worker=None, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+        self.addresses = dict(addresses)
+        self._local_task, self._local = local_task, local_worker
+        self._stubs, self._lock = {}, threading.Lock()
+        self._timeout = step_timeout_s
+
+    def get(self, task):
+        if task == self._local_task:
+            return self._local
+        stub = self._stubs.get(task)
+        if stub is None:
+            with self._lock:
+                stub = self._stubs.get(task)
+                if stub is None:
+                    if task not in self.addresses:
+                        raise errors.InvalidArgumentError(None, None, f"No worker known for task {task}")
+                    stub = self._stubs[task] = WorkerStub(self.addresses[task], task, self._timeout)
+        return stub
+
+    def close(self):
+        for stub in self._stubs.values():
+            stub.close()
