@@ -32,12 +32,21 @@ def us(seconds):
     return f"{seconds * 1e6:10.1f} us"
 
 
+def session(lib, graph):
+    """A session; TensorFlow's with Grappler off, so it runs the graph as built (no constant folding)."""
+    if lib is tf1:
+        from tensorflow.core.protobuf import rewriter_config_pb2
+        off = rewriter_config_pb2.RewriterConfig(disable_meta_optimizer=True)
+        return lib.Session(graph=graph, config=lib.ConfigProto(graph_options=lib.GraphOptions(rewrite_options=off)))
+    return lib.Session(graph=graph)
+
+
 def one_op(lib, repeat):
     """sess.run of `a + b` on two scalar constants (after a warm-up run)."""
     g = lib.Graph()
     with g.as_default():
         y = lib.add(lib.constant(1.0), lib.constant(2.0))
-    sess = lib.Session(graph=g)
+    sess = session(lib, g)
     sess.run(y)
     t = median_time(lambda: sess.run(y), repeat)
     sess.close()
@@ -47,17 +56,18 @@ def one_op(lib, repeat):
 def chain(lib, n):
     g = lib.Graph()
     with g.as_default():
-        x = one = lib.constant(1.0)
+        x = start = lib.placeholder(lib.float32, [], name="start")  # fed, so nothing can be folded away
+        one = lib.constant(1.0)
         for _ in range(n):
             x = lib.add(x, one) if lib is not tf1 else real_tf.add(x, one)
-    return g, x  # n + 1 nodes
+    return g, x, {start: 1.0}  # n + 2 nodes
 
 
 def chain_run(lib, n, repeat):
-    g, x = chain(lib, n)
-    sess = lib.Session(graph=g)
-    first = median_time(lambda: sess.run(x), 1)
-    later = median_time(lambda: sess.run(x), repeat)
+    g, x, feed = chain(lib, n)
+    sess = session(lib, g)
+    first = median_time(lambda: sess.run(x, feed), 1)
+    later = median_time(lambda: sess.run(x, feed), repeat)
     sess.close()
     return first, later
 
@@ -100,7 +110,7 @@ def main():
             v = np.add(v, np.float32(1.0))
         return v
     np_chain_t = median_time(np_chain, max(args.repeat // 10, 5))
-    print(f"\nchain of {n} scalar Add ops")
+    print(f"\nchain of {n} scalar Add ops on a fed scalar")
     print(f"  numpy loop              {us(np_chain_t)}   ({np_chain_t / n * 1e6:.2f} us/op)")
     for name, lib in libs:
         first, later = chain_run(lib, n, max(args.repeat // 10, 5))
@@ -112,20 +122,24 @@ def main():
 
     # 3. 10,000-node graph: first-run plan time and no re-planning afterwards
     m = args.big
-    print(f"\n{m}-node graph (a Const and a chain of {m - 1} Add ops)")
+    print(f"\n{m}-node graph (a Placeholder, a Const and a chain of {m - 2} Add ops)")
     for name, lib in libs:
-        g, y = chain(lib, m - 1)
-        sess = lib.Session(graph=g)
-        first = median_time(lambda: sess.run(y), 1)
-        later = median_time(lambda: sess.run(y), 5)
-        line = f"  {name:8s} first run {us(first)}  later {us(later)}  plan ~{us(first - later)}"
+        g, y, feed = chain(lib, m - 2)
+        one = g.get_operations()[1].outputs[0]
+        sess = session(lib, g)
+        send = median_time(lambda: sess.run(one), 1)  # sends the whole graph (ExtendSession), plans 1 node
+        first = median_time(lambda: sess.run(y, feed), 1)  # prune, place, partition, register: the plan
+        later = median_time(lambda: sess.run(y, feed), 5)
+        plan = first - later
+        line = f"  {name:8s} graph send {us(send)}  first run {us(first)}  later {us(later)}  plan {us(plan)}"
         if lib is tf:
             plans = plan_counter(sess)
             for _ in range(5):
-                sess.run(y)
+                sess.run(y, feed)
             again = plan_counter(sess)
-            line += f"   goal <= 0.5 s: {'met' if first - later <= 0.5 else 'MISSED'}; plans built: {plans} then " \
-                    f"{again} after 5 more runs ({'no re-plan' if again == plans else 'RE-PLANNED'})"
+            line += f"\n           goal plan <= 0.5 s: {'met' if plan <= 0.5 else 'MISSED'} (send + plan " \
+                    f"{send + plan:.3f} s); plans built: {plans}, after 5 more runs: {again} " \
+                    f"({'no re-plan' if again == plans else 'RE-PLANNED'})"
         print(line)
         sess.close()
 

@@ -39,6 +39,13 @@ from tfmini import nn
 from tfmini.ops import resource_variable_ops as _resource_variable_ops
 from tfmini.importer import import_graph_def
 from tfmini import io
+from tfmini import summary
+from tfmini.ops.summary_ops import (histogram_summary, image_summary, merge_all_summaries, merge_summary,
+                                   scalar_summary)
+from tfmini.summary import Event, HistogramProto, SessionLog, Summary
+from tfmini.gradients import NoGradient, NotDifferentiable, RegisterGradient, gradients
+from tfmini.ops.clip_ops import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
+from tfmini import train
 
 __version__ = "0.1.0"
 VERSION = __version__

@@ -208,6 +208,7 @@ def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate):
                 if g is None and _backpropagatable(op.outputs[i]):
                     from tfmini.ops.array_ops import zeros_like
                     out_grads[i] = zeros_like(op.outputs[i])
+                    out_grads[i]._is_zeros_tensor = True  # lets grad fns skip terms that are known to vanish
             in_grads = grad_fn(op, *out_grads)
             in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
             if len(in_grads) != len(op.inputs):

@@ -11,8 +11,14 @@ from tfmini import attrs as attr_lib
 from tfmini import device as device_lib
 from tfmini import dtypes
 from tfmini import op_registry
-from tfmini.protos import graph_pb2, node_def_pb2
+from google.protobuf import text_format
+
+from tfmini.protos import attr_value_pb2, graph_pb2, node_def_pb2, tensor_pb2
 from tfmini.tensor_shape import TensorShape, as_shape
+
+# Print protos as TensorFlow does (text format, map keys sorted, floats as 1.0), not upb's raw order.
+for _message in (graph_pb2.GraphDef, node_def_pb2.NodeDef, attr_value_pb2.AttrValue, tensor_pb2.TensorProto):
+    _message.__str__ = text_format.MessageToString
 
 GRAPH_DEF_PRODUCER = 27  # the GraphDef version we write (TF 1.x era semantics)
 DEFAULT_GRAPH_SEED = 87654321

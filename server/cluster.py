@@ -47,15 +47,27 @@ class Cluster:
     def incarnation(self, device):
         return self._device_table()[device].incarnation
 
+    def forget_devices(self):
+        """Drops the cached device table (a task restarted: its incarnation changed)."""
+        with self._lock:
+            self._devices = None
+
     def run_partitions(self, parts, requests, step_id, timeout):
         """Runs one RunGraph per part; if any fails, the step is aborted everywhere and the error raised."""
         if len(parts) == 1:
-            return [parts[0].worker.run_graph(requests[0])]
+            part = parts[0]
+            if part.task == self.local_task:
+                return [part.worker.run_graph(requests[0])]
+            try:
+                return [part.worker.run_graph(requests[0], timeout)]
+            except errors.OpError:
+                self._abort(parts, step_id)
+                raise
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rungraph")
         local = [i for i, p in enumerate(parts) if p.task == self.local_task]
-        futures = {i: self._pool.submit(p.worker.run_graph, requests[i]) for i, p in enumerate(parts)
+        futures = {i: self._pool.submit(p.worker.run_graph, requests[i], timeout) for i, p in enumerate(parts)
                    if i not in local}
         results, first_error = [None] * len(parts), None
         try:
@@ -66,7 +78,7 @@ class Cluster:
             self._abort(parts, step_id)
         for i, future in futures.items():
             try:
-                results[i] = future.result(timeout)
+                results[i] = future.result(None if timeout is None else timeout + 5)  # the RPC has its deadline
             except concurrent.futures.TimeoutError:
                 first_error = first_error or errors.DeadlineExceededError(
                     None, None, f"Step {step_id} timed out on {parts[i].task}")

@@ -81,7 +81,7 @@ def _abort(context, code, message):
     context.abort(_STATUS.get(code, grpc.StatusCode.UNKNOWN), message)
 
 
-def _unary_handler(rpc, request_type, fn):
+def _unary_handler(rpc, request_type, response_type, fn):
     def handle(raw, context):
         try:
             request = request_type.FromString(raw)
@@ -91,7 +91,9 @@ def _unary_handler(rpc, request_type, fn):
             return fn(request).SerializeToString()
         except errors.OpError as e:
             if rpc != "RecvTensor":
-                log.warning("%s failed: %s: %s", rpc, type(e).__name__, e.message.splitlines()[0])
+                log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
+            if getattr(request, "store_errors_in_response_body", False):  # TF clients ask for this
+                return response_type(status_code=e.error_code, status_error_message=e.message).SerializeToString()
             _abort(context, e.error_code, e.message)
         except Exception as e:  # noqa: BLE001 - a bug must not take the server down
             log.exception("%s crashed", rpc)
@@ -132,11 +134,11 @@ def _stream_handler(worker):
 
 def master_handler(master):
     return grpc.method_handlers_generic_handler(MASTER_SERVICE, {
-        rpc: _unary_handler(rpc, req, getattr(master, fn)) for rpc, req, _, fn in MASTER_METHODS})
+        rpc: _unary_handler(rpc, req, resp, getattr(master, fn)) for rpc, req, resp, fn in MASTER_METHODS})
 
 
 def worker_handler(worker):
-    handlers = {rpc: _unary_handler(rpc, req, getattr(worker, fn)) for rpc, req, _, fn in WORKER_METHODS}
+    handlers = {rpc: _unary_handler(rpc, req, resp, getattr(worker, fn)) for rpc, req, resp, fn in WORKER_METHODS}
     handlers[STREAM_METHOD] = _stream_handler(worker)
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
 

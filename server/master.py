@@ -1,4 +1,5 @@
 """The master: TensorFlow's MasterService as a plain object over a Cluster of workers."""
+import logging
 import random
 import threading
 
@@ -7,12 +8,15 @@ from tfmini.device import DeviceSpec
 from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server.master_session import MasterSession
 
+log = logging.getLogger("tfmini.server")
+
 
 class Master:
     def __init__(self, cluster):
         self.cluster = cluster
         self._sessions = {}
         self._lock = threading.Lock()
+        self.steps = 0
 
     def _session(self, handle):
         with self._lock:
@@ -27,6 +31,7 @@ class Master:
         session.extend(request.graph_def)
         with self._lock:
             self._sessions[handle] = session
+        log.info("session %s created (%d nodes)", handle, len(request.graph_def.node))
         return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version)
 
     def extend_session(self, request):
@@ -36,7 +41,18 @@ class Master:
     def run_step(self, request):
         if request.partial_run_handle:
             raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
-        return self._session(request.session_handle).run_step(request)
+        session = self._session(request.session_handle)
+        self.steps += 1
+        if self.steps % 1000 == 0:
+            log.info("%d steps run", self.steps)
+        try:
+            return session.run_step(request)
+        except errors.AbortedError as e:
+            if "incarnation" in e.message or "Graph handle is not found" in e.message:
+                # A task restarted: re-learn incarnations and re-register the plans on the next step.
+                self.cluster.forget_devices()
+                session.close()
+            raise
 
     def close_session(self, request):
         with self._lock:
@@ -44,6 +60,7 @@ class Master:
         if session is None:
             raise errors.AbortedError(None, None, f"Session {request.session_handle} is not found.")
         session.close()
+        log.info("session %s closed", request.session_handle)
         return master_pb2.CloseSessionResponse()
 
     def list_devices(self, request):

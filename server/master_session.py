@@ -4,6 +4,7 @@ The first step of each (feeds, fetches, targets) signature prunes, places,
 partitions and registers the pieces with their workers; every later step of
 that signature is just one RunGraph per involved worker.
 """
+import logging
 import random
 import threading
 
@@ -13,6 +14,8 @@ from tfmini.server.partition import partition
 from tfmini.server.placement import place
 from tfmini.server.prune import input_source, prune
 from tfmini.worker import kernels
+
+log = logging.getLogger("tfmini.master")
 
 
 def new_step_id():
@@ -136,11 +139,15 @@ class MasterSession:
             self._require(input_source(f)[0], "Fetch")
         for t in targets:
             self._require(t, "Target")
-        roots = [input_source(f)[0] for f in fetches] + list(targets)
+        # A fetch that is also fed comes straight from its feed: its node need not run.
+        roots = [input_source(f)[0] for f in fetches if input_source(f) not in feed_pairs] + list(targets)
         needed = prune(self.nodes, feed_pairs, roots)
         order = [n for n in self.order if n in needed]
         devices = place(self.nodes, needed | {n for n, _ in feed_pairs}, self.cluster.device_names(),
-                        self.cluster.default_device, self.config.allow_soft_placement)
+                        self.cluster.default_device, self.config.allow_soft_placement, kernels.device_types)
+        if self.config.log_device_placement:
+            for name in order:
+                log.info("%s: (%s): %s", name, self.nodes[name].op, devices[name])
         unique_fetches = list(dict.fromkeys(fetches))
         parts = partition(self.nodes, order, devices, list(dict.fromkeys(feeds)), unique_fetches,
                           self.cluster.incarnation)

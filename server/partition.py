@@ -49,21 +49,20 @@ def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnati
     return node
 
 
-def partition(nodes, order, placement, feeds, fetches, incarnation_of):
-    """Splits the nodes named in `order` (a list, graph order) by task.
+def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device=False):
+    """Splits the nodes named in `order` (a list, graph order) by task, or by device with `by_device`.
 
     `placement` maps every node name (fed ones included) to its device;
     `feeds` and `fetches` are tensor names ("node:i"); `incarnation_of(device)`
-    gives the device incarnation used in rendezvous keys.
+    gives the device incarnation used in rendezvous keys. The master splits by
+    task (new nodes get `_S<n>`); a worker splits its piece again by device (`_G<n>`).
     """
     out = Partitioning()
-    task_of = {}
+    task_of_device = {d: d if by_device else DeviceSpec.from_string(d).task_name for d in set(placement.values())}
+    suffix = "_G" if by_device else "_S"
 
     def task(name):
-        t = task_of.get(name)
-        if t is None:
-            t = task_of[name] = DeviceSpec.from_string(placement[name]).task_name
-        return t
+        return task_of_device[placement[name]]
 
     feed_set = {input_source(f) for f in feeds}
     feed_recvs = {}   # (node, index, device) -> recv node name
@@ -72,7 +71,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of):
 
     def fresh(prefix):
         counter[0] += 1
-        return f"{prefix}_S{counter[0]}"
+        return f"{prefix}{suffix}{counter[0]}"
 
     def feed_input(src, idx, device):
         key = (src, idx, device)
@@ -82,7 +81,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of):
                 name = fresh(name)
             tensor_name = f"{src}:{idx}"
             inc = incarnation_of(device)
-            dst_task = DeviceSpec.from_string(device).task_name
+            dst_task = task_of_device.get(device) or DeviceSpec.from_string(device).task_name
             out.graph(dst_task).node.append(_sendrecv("_Recv", name, device, tensor_name, device, device, inc,
                                                       _output_dtype(nodes[src], idx), True))
             out.feed_keys[dst_task].append((tensor_name, make_key(device, inc, device, tensor_name)))
@@ -92,6 +91,13 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of):
     def cross_input(src, idx, dst_name, dst_device):
         dst_task = task(dst_name)
         key = (src, idx, dst_task)
+        if key not in cross and idx == 0 and nodes[src].op == "Const" and not nodes[src].input:
+            # A constant is copied to the task that uses it: registered once instead of sent every step.
+            copy = node_def_pb2.NodeDef()
+            copy.CopyFrom(nodes[src])
+            copy.name, copy.device = fresh(src), dst_device
+            out.graph(dst_task).node.append(copy)
+            cross[key] = copy.name
         if key not in cross:
             src_device = placement[src]
             tensor_name = f"edge_{counter[0] + 1}_{src}"
@@ -118,6 +124,11 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of):
             cross[key] = recv_name
         return cross[key]
 
+    # A NoOp nothing consumes only marks "run after these"; its step ends after every partition's
+    # RunGraph anyway, so control edges into it from other tasks need no transfer.
+    consumed = {input_source(i)[0] for n in order for i in nodes[n].input}
+    consumed.update(input_source(f)[0] for f in fetches)
+
     for name in order:
         original = nodes[name]
         node = node_def_pb2.NodeDef()
@@ -130,6 +141,8 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of):
             if idx >= 0 and (src, idx) in feed_set:
                 node.input.append(feed_input(src, idx, node.device))
             elif task(src) != my_task:
+                if idx < 0 and original.op == "NoOp" and name not in consumed:
+                    continue
                 recv = cross_input(src, idx, name, node.device)
                 node.input.append(f"^{recv}" if idx < 0 else recv)
             else:

@@ -5,9 +5,13 @@ loc:@...`, and ops writing through a ref input) form one colocation group.
 Each group's device specs are merged, then completed against the cluster's
 devices, preferring the master's own task for anything left open.
 """
+import logging
+
 from tfmini import errors, op_registry
 from tfmini.device import DeviceSpec
 from tfmini.server.prune import input_source
+
+log = logging.getLogger("tfmini.master")
 
 
 class _UnionFind:
@@ -55,16 +59,23 @@ def _colocation_groups(nodes, names):
     return groups.values()
 
 
-def place(nodes, names, devices, default_device, allow_soft_placement=False):
-    """Maps each of `names` to a device from `devices` (full names), or raises InvalidArgumentError."""
+def place(nodes, names, devices, default_device, allow_soft_placement=False, kernel_devices=None):
+    """Maps each of `names` to a device from `devices` (full names), or raises InvalidArgumentError.
+
+    `kernel_devices(op_type)` gives the device types that have a kernel for the op (all, if not given):
+    a group goes only where every member can run, so an op without a GPU kernel stays on a CPU.
+    """
     parsed = [DeviceSpec.from_string(d) for d in devices]
     default = DeviceSpec.from_string(default_device)
-    placed = {}
+    placed, chosen, requests = {}, {}, {}  # most nodes share a few device strings: parse and choose once each
     for members in _colocation_groups(nodes, set(names)):
         spec, origin = DeviceSpec(), {}
-        for name in sorted(members):
+        for name in sorted(members) if len(members) > 1 else members:
             try:
-                requested = DeviceSpec.from_string(nodes[name].device)
+                device_str = nodes[name].device
+                requested = requests.get(device_str)
+                if requested is None:
+                    requested = requests[device_str] = DeviceSpec.from_string(device_str)
             except ValueError as e:
                 raise errors.InvalidArgumentError(None, None, f"Malformed device specification "
                                                               f"'{nodes[name].device}' in node '{name}': {e}") from None
@@ -79,28 +90,53 @@ def place(nodes, names, devices, default_device, allow_soft_placement=False):
                                     f"different devices ({nodes[origin[field]].device} vs {nodes[name].device})")
                 setattr(spec, field, value)
                 origin[field] = name
-        device = _choose(spec, parsed, default, allow_soft_placement)
+        supported = _supported(nodes, members, kernel_devices)
+        key = (spec.to_string(), supported)
+        if key not in chosen:
+            chosen[key] = _choose(spec, parsed, default, allow_soft_placement, supported)
+        device, soft = chosen[key]
         if device is None:
             first = sorted(members)[0]
+            if any(_matches(spec, d) for d in parsed):
+                raise errors.InvalidArgumentError(
+                    None, None, f"Cannot assign a device for operation {first}: Could not satisfy explicit device "
+                                f"specification '{spec.to_string()}' because no supported kernel for "
+                                f"{spec.device_type} devices is available ({nodes[first].op} runs on "
+                                f"{', '.join(sorted(supported)) or 'no device'}).")
             raise errors.InvalidArgumentError(
                 None, None, f"Cannot assign a device for operation {first}: Operation was explicitly assigned to "
                             f"{spec.to_string()} but available devices are [ {', '.join(devices)} ]. Make sure "
                             f"the device specification refers to a valid device.")
+        if soft:
+            log.info("Soft placement: %s asked for %s, placed on %s", ", ".join(sorted(members)),
+                     spec.to_string(), device)
         for name in members:
             placed[name] = device
     return placed
 
 
-def _choose(spec, devices, default, allow_soft_placement):
-    candidates = [d for d in devices if _matches(spec, d)]
+def _supported(nodes, members, kernel_devices):
+    types = None
+    for name in members:
+        here = set(kernel_devices(nodes[name].op)) if kernel_devices else {"CPU", "GPU"}
+        types = here if types is None else types & here
+    return frozenset(types or ())
+
+
+def _choose(spec, devices, default, allow_soft_placement, supported):
+    """(device name, whether soft placement moved it), or (None, False) if nothing fits."""
+    candidates = [d for d in devices if _matches(spec, d) and d.device_type in supported]
+    soft = False
     if not candidates and allow_soft_placement and spec.device_type is not None:
         relaxed = spec.copy()
         relaxed.device_type = relaxed.device_index = None
-        candidates = [d for d in devices if _matches(relaxed, d)]
+        candidates = [d for d in devices if _matches(relaxed, d) and d.device_type in supported]
+        soft = bool(candidates)
     if not candidates:
-        return None
-    # Prefer the master's own task, then CPU:0, for fields the graph left open.
+        return None, False
+    # For fields the graph left open: the master's own task, then a GPU where one can run it (as TF), then CPU:0.
+    preferred = "GPU" if any(d.device_type == "GPU" for d in candidates) else default.device_type
+
     def rank(d):
-        return (d.task_name != default.task_name, d.device_type != default.device_type,
-                d.device_index or 0, d.to_string())
-    return min(candidates, key=rank).to_string()
+        return (d.task_name != default.task_name, d.device_type != preferred, d.device_index or 0, d.to_string())
+    return min(candidates, key=rank).to_string(), soft

@@ -25,6 +25,10 @@ def test_seed_snippets_in_order():
     assert 'key: "dtype"' in text and "type: DT_FLOAT" in text
     assert 'key: "value"' in text and "float_val: 1" in text and "tensor_shape {" in text
     assert node_def.attr["value"].tensor.float_val == [1.0]
+    # Exactly the tutorial's printout (TF's text format: sorted attrs, float_val: 1.0).
+    assert text == ('name: "Const"\nop: "Const"\nattr {\n  key: "dtype"\n  value {\n    type: DT_FLOAT\n  }\n}\n'
+                    'attr {\n  key: "value"\n  value {\n    tensor {\n      dtype: DT_FLOAT\n      tensor_shape {\n'
+                    '      }\n      float_val: 1.0\n    }\n  }\n}\n')
     assert str(input_value) == 'Tensor("Const:0", shape=(), dtype=float32)'
     assert repr(input_value) == "<tf.Tensor 'Const:0' shape=() dtype=float32>"
 

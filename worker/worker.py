@@ -5,6 +5,7 @@ RecvTensor pulls out of each step's rendezvous, and owns the variables (the
 resource store), which outlive steps and sessions. The gRPC servicer and the
 in-process session both call these methods with the same protos.
 """
+import concurrent.futures
 import random
 import threading
 import time
@@ -15,7 +16,7 @@ from tfmini import errors, tensor_util
 from tfmini.device import DeviceSpec
 from tfmini.protos import device_attributes_pb2, named_tensor_pb2, worker_pb2
 from tfmini.worker.executor import ExecutionPlan
-from tfmini.worker.rendezvous import StepRendezvous
+from tfmini.worker.rendezvous import StepRendezvous, make_key, parse_key
 from tfmini.worker.resources import ResourceMgr
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
@@ -25,10 +26,11 @@ _MEMORY_LIMIT = 1 << 31
 class Step:
     """One step of one partition: its id, its rendezvous, and how to pull from peers."""
 
-    __slots__ = ("step_id", "rendezvous", "session")
+    __slots__ = ("step_id", "rendezvous", "session", "pulls")
 
     def __init__(self, step_id, rendezvous, session):
         self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
+        self.pulls = None
 
     def recv_local(self, key):
         value = self.rendezvous.take(key)
@@ -37,7 +39,18 @@ class Step:
         return value
 
     def recv_remote(self, task, key):
+        pending = self.pulls.pop(key, None) if self.pulls else None
+        if pending is not None:
+            return pending.result()
         return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout)
+
+    def prefetch(self, pool, remote):
+        """Starts the pulls of all but the first remote _Recv in the background (the first is pulled
+        inline: most partitions have one, and a thread hop costs more than it saves)."""
+        if len(remote) > 1:
+            pull = self.session.worker.pull
+            self.pulls = {key: pool.submit(pull, task, self.step_id, key, self.session.recv_timeout)
+                          for task, key in remote[1:]}
 
 
 class WorkerSession:
@@ -76,6 +89,9 @@ class Worker:
         self._sessions = {}
         self._steps = {}
         self._next_handle = 0
+        self._remote_recvs = {}  # graph handle -> [(task, key)] of _Recvs that pull from peers
+        self._pool = None
+        self._stopping = None
         spec = DeviceSpec.from_string(task_name)
         spec.device_type, spec.device_index = "CPU", 0
         self.devices = [device_attributes_pb2.DeviceAttributes(
@@ -102,6 +118,7 @@ class Worker:
             self._sessions.pop(request.session_handle, None)
             for handle in [h for h, (_, s) in self._graphs.items() if s == request.session_handle]:
                 del self._graphs[handle]
+                self._remote_recvs.pop(handle, None)
         return worker_pb2.DeleteWorkerSessionResponse()
 
     def register_graph(self, request):
@@ -111,20 +128,35 @@ class Worker:
             self._next_handle += 1
             handle = f"{self.incarnation:016x}-{self._next_handle}"
             self._graphs[handle] = (plan, request.session_handle)
+            self._remote_recvs[handle] = _remote_recvs(request.graph_def, self.task_name)
         return worker_pb2.RegisterGraphResponse(graph_handle=handle)
 
     def deregister_graph(self, request):
         with self._lock:
             self._graphs.pop(request.graph_handle, None)
+            self._remote_recvs.pop(request.graph_handle, None)
         return worker_pb2.DeregisterGraphResponse()
 
     # -- steps ------------------------------------------------------------
-    def _rendezvous(self, step_id):
+    # A step's rendezvous table lives while a RunGraph of that step runs here or a value
+    # in it waits to be pulled: _steps[step_id] = [table, RunGraphs in flight].
+    def _rendezvous(self, step_id, running=0):
         with self._lock:
-            rdv = self._steps.get(step_id)
-            if rdv is None:
-                rdv = self._steps[step_id] = StepRendezvous()
-            return rdv
+            entry = self._steps.get(step_id)
+            if entry is None:
+                if self._stopping is not None:
+                    raise self._stopping
+                entry = self._steps[step_id] = [StepRendezvous(), 0]
+            entry[1] += running
+            return entry[0]
+
+    def _release(self, step_id, rdv, running=0):
+        with self._lock:
+            entry = self._steps.get(step_id)
+            if entry is not None and entry[0] is rdv:
+                entry[1] -= running
+                if entry[1] <= 0 and rdv.empty():
+                    del self._steps[step_id]
 
     def run_graph(self, request):
         with self._lock:
@@ -135,10 +167,14 @@ class Worker:
         plan, session_handle = entry
         session = self._session(session_handle)
         # A partition that talks to no other task keeps its step to itself: nothing to register.
-        rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id)
+        rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
         if request.send:
             rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in request.send})
-        session.set_step(Step(request.step_id, rdv, session))
+        step = Step(request.step_id, rdv, session)
+        remote = self._remote_recvs.get(request.graph_handle)
+        if remote:  # start every pull now, so a partition never waits on one pull while another could run
+            step.prefetch(self._pull_pool(), remote)
+        session.set_step(step)
         try:
             plan.run()
             response = worker_pb2.RunGraphResponse()
@@ -154,38 +190,80 @@ class Worker:
             raise
         finally:
             session.set_step(None)
-            if not plan.local_only and rdv.empty():
-                with self._lock:
-                    self._steps.pop(request.step_id, None)
+            if not plan.local_only:
+                self._release(request.step_id, rdv, running=1)
 
     def cleanup_graph(self, request):
         """Frees what a step left behind; a step still running is aborted."""
         with self._lock:
-            rdv = self._steps.pop(request.step_id, None)
-        if rdv is not None:
-            rdv.abort(errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up"))
+            entry = self._steps.pop(request.step_id, None)
+        if entry is not None:
+            entry[0].abort(errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up"))
         return worker_pb2.CleanupGraphResponse()
 
     def cleanup_all(self, request):
         self.resources.clear(list(request.container) or None)
         return worker_pb2.CleanupAllResponse()
 
+    def stop(self, reason="Server is shutting down"):
+        """Fails every step in flight (and every later one) with UnavailableError."""
+        error = errors.UnavailableError(None, None, f"{reason}: task {self.task_name}")
+        with self._lock:
+            self._stopping = error
+            entries, self._steps = list(self._steps.values()), {}
+        for rdv, _ in entries:
+            rdv.abort(error)
+
     # -- tensors between tasks --------------------------------------------
-    def recv_tensor(self, request, timeout=None):
+    def recv_value(self, request, timeout=None):
+        """The array a peer asks for with RecvTensor; waits for its _Send up to `timeout`."""
+        send_device, incarnation, _, _ = parse_key(request.rendezvous_key)
+        if incarnation != self.incarnation and incarnation != 0:
+            raise errors.AbortedError(None, None, f"RecvTensor expects a different device incarnation: "
+                                                  f"{incarnation} vs. {self.incarnation}. Your worker job "
+                                                  f"(\"{self.task_name}\") was probably restarted. Check your "
+                                                  f"worker job for the reason why it was restarted.")
         rdv = self._rendezvous(request.step_id)
-        value = rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout)
-        if rdv.empty():
-            with self._lock:
-                if self._steps.get(request.step_id) is rdv:
-                    del self._steps[request.step_id]
+        try:
+            return rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout)
+        finally:
+            self._release(request.step_id, rdv)
+
+    def recv_tensor(self, request, timeout=None):
+        value = self.recv_value(request, timeout)
         return worker_pb2.RecvTensorResponse(tensor=tensor_util.make_tensor_proto(np.asarray(value)),
                                              send_start_micros=int(time.time() * 1e6))
+
+    def recv_array(self, step_id, key, timeout=None):
+        return self.recv_value(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key), timeout)
 
     def pull(self, task, step_id, key, timeout):
         """Fetches tensor `key` of `step_id` from the worker of `task` (RecvTensor)."""
         if self.worker_cache is None:
             raise errors.InternalError(None, None, f"Worker {self.task_name} has no route to {task}")
         peer = self.worker_cache.get(task)
+        if hasattr(peer, "recv_array"):
+            return peer.recv_array(step_id, key, timeout)
         response = peer.recv_tensor(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key),
                                     timeout=timeout)
         return tensor_util.make_ndarray(response.tensor)
+
+    def _pull_pool(self):
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="recvtensor")
+            return self._pool
+
+
+def _remote_recvs(graph_def, task_name):
+    """(sending task, key) of each _Recv in a partition that pulls from another task."""
+    out = []
+    for node in graph_def.node:
+        if node.op in ("_Recv", "_HostRecv") and not node.attr["client_terminated"].b:
+            send_device = node.attr["send_device"].s.decode()
+            task = DeviceSpec.from_string(send_device).task_name
+            if task != task_name:
+                key = make_key(send_device, node.attr["send_device_incarnation"].i & (2**64 - 1),
+                               node.attr["recv_device"].s.decode(), node.attr["tensor_name"].s.decode())
+                out.append((task, key))
+    return out

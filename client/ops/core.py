@@ -82,7 +82,12 @@ def make_op(op_type, inputs, attrs=None, name=None, arg_names=None, same_dtype=T
         names = arg_names or ["x", "y", "z"][:len(inputs)] + [f"input_{i}" for i in range(3, len(inputs))]
         tensors = []
         for arg, value in zip(names, inputs):
-            t = convert_to_tensor(value, dtype=target if same_dtype else None, name=arg)
+            try:
+                t = convert_to_tensor(value, dtype=target if same_dtype else None, name=arg)
+            except ValueError:
+                if not _contains_tensor(value):
+                    raise
+                t = convert_to_tensor(value, name=arg)  # a tensor of another dtype: TypeError just below, as TF
             if same_dtype and target is not None and t.dtype.base_dtype != target:
                 raise TypeError(f"Input '{arg}' of '{op_type}' Op has type {t.dtype.base_dtype.name} that does not "
                                 f"match type {target.name} of argument '{names[0]}'.")

@@ -167,7 +167,7 @@ def _reduction_axes(x, axis):
     if x.shape.ndims is not None:
         return constant(np.arange(x.shape.ndims, dtype=np.int32))
     from tfmini.ops import array_ops
-    return make_output("Range", [constant(0), array_ops.rank(x), constant(1)], same_dtype=True, name="range")
+    return array_ops.range(0, array_ops.rank(x), 1)
 
 
 def _reducer(op_type):

@@ -1,1 +1,10 @@
 """tf.train"""
+from tfmini.train.optimizer import (AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer,  # noqa: F401
+                                    MomentumOptimizer, Optimizer, RMSPropOptimizer)
+from tfmini.train.training_util import (create_global_step, get_global_step,  # noqa: F401
+                                        get_or_create_global_step, global_step)
+from tfmini.train.saver import (Saver, checkpoint_exists, get_checkpoint_state,  # noqa: F401
+                               latest_checkpoint)
+from tfmini.server.device_setter import replica_device_setter  # noqa: F401,E402  (distributed)
+from tfmini.server.server import ClusterSpec, Server  # noqa: F401,E402
+from tfmini.summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401,E402  (TF 0.x names)

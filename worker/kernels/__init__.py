@@ -8,29 +8,44 @@ arrays only, so attrs are never looked up in the hot loop.
 from tfmini import errors
 
 
-class Kernel:
-    __slots__ = ("factory", "num_outputs", "ref_inputs", "produces_ref")
+CPU_ONLY = ("CPU",)
+ANY_DEVICE = ("CPU", "GPU")
 
-    def __init__(self, factory, num_outputs, ref_inputs, produces_ref):
+
+class Kernel:
+    __slots__ = ("factory", "num_outputs", "ref_inputs", "produces_ref", "device_types")
+
+    def __init__(self, factory, num_outputs, ref_inputs, produces_ref, device_types):
         self.factory, self.num_outputs = factory, num_outputs
         self.ref_inputs, self.produces_ref = tuple(ref_inputs), produces_ref
+        self.device_types = tuple(device_types)
 
 
 _KERNELS = {}
 
 
-def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False):
-    """Registers `factory(node)` for op types. `num_outputs` may be an int or a function of the attrs."""
+def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False, device_types=CPU_ONLY):
+    """Registers `factory(node)` for op types. `num_outputs` may be an int or a function of the attrs.
+
+    `device_types` says where the factory's code runs: ANY_DEVICE when it only uses `node.xp`
+    (so CuPy works too), CPU_ONLY when it needs numpy or the host; the placer keeps such ops on a CPU.
+    """
     def wrap(factory):
         for op_type in op_types:
-            _KERNELS[op_type] = Kernel(factory, num_outputs, ref_inputs, produces_ref)
+            _KERNELS[op_type] = Kernel(factory, num_outputs, ref_inputs, produces_ref, device_types)
         return factory
     return wrap
 
 
 def simple(op_type, make):
     """Registers an op whose compute function depends only on the array module: `make(xp) -> fn`."""
-    _KERNELS[op_type] = Kernel(lambda node: make(node.xp), 1, (), False)
+    _KERNELS[op_type] = Kernel(lambda node: make(node.xp), 1, (), False, ANY_DEVICE)
+
+
+def device_types(op_type):
+    """The device types with a kernel for `op_type` (empty if none)."""
+    k = _KERNELS.get(op_type)
+    return k.device_types if k is not None else ()
 
 
 def lookup(op_type, node_name):
@@ -48,6 +63,8 @@ def registered():
 def _load():
     from tfmini.worker.kernels import array, math, nn, random, sendrecv, state  # noqa: F401
     from tfmini.worker.kernels import resource  # noqa: F401
+    from tfmini.worker.kernels import summary  # noqa: F401
+    from tfmini.worker.kernels import grad, training  # noqa: F401
 
 
 _load()

@@ -3,16 +3,16 @@ import numpy as np
 
 from tfmini import errors, tensor_util
 from tfmini.ops.array_ops import slice_spec
-from tfmini.worker.kernels import kernel, simple
+from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 
-@kernel("Const")
+@kernel("Const", device_types=ANY_DEVICE)
 def _const(node):
     value = node.xp.asarray(tensor_util.make_ndarray(node.attrs["value"]))
     return lambda: value
 
 
-@kernel("Placeholder")
+@kernel("Placeholder", device_types=ANY_DEVICE)
 def _placeholder(node):
     shape = node.attrs.get("shape")
     shape_str = "<unknown>" if shape is None or shape.unknown_rank else \
@@ -31,7 +31,7 @@ simple("ZerosLike", lambda xp: lambda x: xp.zeros_like(x))
 simple("OnesLike", lambda xp: lambda x: xp.ones_like(x))
 
 
-@kernel("Fill")
+@kernel("Fill", device_types=ANY_DEVICE)
 def _fill(node):
     xp = node.xp
 
@@ -43,13 +43,13 @@ def _fill(node):
     return fn
 
 
-@kernel("Shape")
+@kernel("Shape", device_types=ANY_DEVICE)
 def _shape(node):
     out = node.attrs.get("out_type").as_numpy_dtype
     return lambda x: np.array(np.shape(x), dtype=out)
 
 
-@kernel("Size")
+@kernel("Size", device_types=ANY_DEVICE)
 def _size(node):
     out = node.attrs.get("out_type").as_numpy_dtype
     return lambda x: np.array(np.size(x), dtype=out)
@@ -58,7 +58,7 @@ def _size(node):
 simple("Rank", lambda xp: lambda x: np.array(np.ndim(x), dtype=np.int32))
 
 
-@kernel("Reshape")
+@kernel("Reshape", device_types=ANY_DEVICE)
 def _reshape(node):
     def fn(x, shape):
         shape = [int(d) for d in np.reshape(shape, [-1])]
@@ -70,7 +70,7 @@ def _reshape(node):
     return fn
 
 
-@kernel("Transpose")
+@kernel("Transpose", device_types=ANY_DEVICE)
 def _transpose(node):
     xp = node.xp
 
@@ -83,13 +83,13 @@ def _transpose(node):
     return fn
 
 
-@kernel("ExpandDims")
+@kernel("ExpandDims", device_types=ANY_DEVICE)
 def _expand_dims(node):
     xp = node.xp
     return lambda x, axis: xp.expand_dims(x, int(np.reshape(axis, [-1])[0]))
 
 
-@kernel("Squeeze")
+@kernel("Squeeze", device_types=ANY_DEVICE)
 def _squeeze(node):
     axes, xp = tuple(node.attrs.get("squeeze_dims") or ()), node.xp
 
@@ -104,7 +104,7 @@ def _squeeze(node):
     return fn
 
 
-@kernel("ConcatV2")
+@kernel("ConcatV2", device_types=ANY_DEVICE)
 def _concat(node):
     xp = node.xp
 
@@ -117,7 +117,7 @@ def _concat(node):
     return fn
 
 
-@kernel("Pack")
+@kernel("Pack", device_types=ANY_DEVICE)
 def _pack(node):
     axis, xp = node.attrs.get("axis", 0), node.xp
 
@@ -129,13 +129,13 @@ def _pack(node):
     return fn
 
 
-@kernel("Unpack", num_outputs=lambda attrs: attrs["num"])
+@kernel("Unpack", num_outputs=lambda attrs: attrs["num"], device_types=ANY_DEVICE)
 def _unpack(node):
     axis, xp = node.attrs.get("axis", 0), node.xp
     return lambda x: tuple(xp.moveaxis(x, axis, 0))
 
 
-@kernel("Slice")
+@kernel("Slice", device_types=ANY_DEVICE)
 def _slice(node):
     def fn(x, begin, size):
         begin = [int(b) for b in np.reshape(begin, [-1])]
@@ -150,7 +150,7 @@ def _slice(node):
     return fn
 
 
-@kernel("StridedSlice")
+@kernel("StridedSlice", device_types=ANY_DEVICE)
 def _strided_slice(node):
     masks = {k: node.attrs.get(k, 0) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                                                 "shrink_axis_mask")}
@@ -169,13 +169,13 @@ def _strided_slice(node):
     return fn
 
 
-@kernel("Tile")
+@kernel("Tile", device_types=ANY_DEVICE)
 def _tile(node):
     xp = node.xp
     return lambda x, multiples: xp.tile(x, [int(m) for m in np.reshape(multiples, [-1])])
 
 
-@kernel("OneHot")
+@kernel("OneHot", device_types=ANY_DEVICE)
 def _one_hot(node):
     axis, xp = node.attrs.get("axis", -1), node.xp
 
@@ -189,7 +189,7 @@ def _one_hot(node):
     return fn
 
 
-@kernel("Range")
+@kernel("Range", device_types=ANY_DEVICE)
 def _range(node):
     dtype, xp = node.attrs["Tidx"].as_numpy_dtype, node.xp
 
@@ -200,7 +200,7 @@ def _range(node):
     return fn
 
 
-@kernel("GatherV2")
+@kernel("GatherV2", device_types=ANY_DEVICE)
 def _gather(node):
     xp = node.xp
 

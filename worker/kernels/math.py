@@ -2,7 +2,7 @@
 import numpy as np
 
 from tfmini import errors
-from tfmini.worker.kernels import kernel, simple
+from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 _UFUNCS = {
     "Add": "add", "AddV2": "add", "Sub": "subtract", "Mul": "multiply", "RealDiv": "true_divide",
@@ -76,19 +76,19 @@ simple("DivNoNan", lambda xp: lambda x, y: xp.where(y == 0, xp.zeros_like(x), x 
     x.dtype))
 
 
-@kernel("Cast")
+@kernel("Cast", device_types=ANY_DEVICE)
 def _cast(node):
     dst = node.attrs["DstT"].as_numpy_dtype
     return lambda x: node.xp.asarray(x).astype(dst)
 
 
-@kernel("MatMul")
+@kernel("MatMul", device_types=ANY_DEVICE)
 def _matmul(node):
     ta, tb, xp = node.attrs.get("transpose_a", False), node.attrs.get("transpose_b", False), node.xp
     return lambda a, b: xp.matmul(a.T if ta else a, b.T if tb else b)
 
 
-@kernel("AddN")
+@kernel("AddN", device_types=ANY_DEVICE)
 def _add_n(node):
     def fn(*xs):
         out = xs[0]
@@ -120,25 +120,26 @@ def _reduction(reduce_fn, keep_type=True):
     return factory
 
 
-kernel("Sum")(_reduction(lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k, dtype=x.dtype)))
-kernel("Prod")(_reduction(lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k, dtype=x.dtype)))
-kernel("Max")(_reduction(lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k) if x.size else
+kernel("Sum", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.sum(x, axis=a, keepdims=k, dtype=x.dtype)))
+kernel("Prod", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.prod(x, axis=a, keepdims=k, dtype=x.dtype)))
+kernel("Max", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.max(x, axis=a, keepdims=k) if x.size else
                          xp.full(_reduced_shape(x.shape, a, k), _lowest(x.dtype), x.dtype)))
-kernel("Min")(_reduction(lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k) if x.size else
+kernel("Min", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.min(x, axis=a, keepdims=k) if x.size else
                          xp.full(_reduced_shape(x.shape, a, k), _highest(x.dtype), x.dtype)))
-kernel("All")(_reduction(lambda xp, x, a, k: xp.all(x, axis=a, keepdims=k)))
-kernel("Any")(_reduction(lambda xp, x, a, k: xp.any(x, axis=a, keepdims=k)))
+kernel("All", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.all(x, axis=a, keepdims=k)))
+kernel("Any", device_types=ANY_DEVICE)(_reduction(lambda xp, x, a, k: xp.any(x, axis=a, keepdims=k)))
 
 
 def _mean(xp, x, axes, keep):
-    if x.dtype.kind in "iu":  # integer mean truncates, as in TF
-        n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
-        return (xp.sum(x, axis=axes, keepdims=keep, dtype=np.int64) // max(n, 1)).astype(x.dtype)
+    if x.dtype.kind in "iu":  # integer mean truncates toward zero, as TF's C++ division does
+        n = max(int(np.prod([x.shape[a] for a in axes])) if axes else 1, 1)
+        total = xp.sum(x, axis=axes, keepdims=keep, dtype=np.int64 if x.dtype.kind == "i" else np.uint64)
+        return (xp.sign(total) * (xp.abs(total) // n)).astype(x.dtype)
     return xp.mean(x, axis=axes, keepdims=keep, dtype=x.dtype) if x.size else xp.full(
         _reduced_shape(x.shape, axes, keep), np.nan, x.dtype)
 
 
-kernel("Mean")(_reduction(_mean))
+kernel("Mean", device_types=ANY_DEVICE)(_reduction(_mean))
 
 
 def _reduced_shape(shape, axes, keep):
@@ -169,11 +170,11 @@ def _arg(fn_name):
     return factory
 
 
-kernel("ArgMax")(_arg("argmax"))
-kernel("ArgMin")(_arg("argmin"))
+kernel("ArgMax", device_types=ANY_DEVICE)(_arg("argmax"))
+kernel("ArgMin", device_types=ANY_DEVICE)(_arg("argmin"))
 
 
-@kernel("Select")
+@kernel("Select", device_types=ANY_DEVICE)
 def _select(node):
     xp = node.xp
 

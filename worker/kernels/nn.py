@@ -2,7 +2,7 @@
 import numpy as np
 
 from tfmini import errors
-from tfmini.worker.kernels import kernel, simple
+from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 
 def _softmax(xp, x):
@@ -21,13 +21,13 @@ simple("BiasAdd", lambda xp: lambda x, b: x + b)
 simple("L2Loss", lambda xp: lambda t: (xp.sum(xp.square(t)) / 2).astype(t.dtype))
 
 
-@kernel("LeakyRelu")
+@kernel("LeakyRelu", device_types=ANY_DEVICE)
 def _leaky_relu(node):
     alpha, xp = node.attrs.get("alpha", 0.2), node.xp
     return lambda x: xp.where(x > 0, x, x * x.dtype.type(alpha))
 
 
-@kernel("SoftmaxCrossEntropyWithLogits", num_outputs=2)
+@kernel("SoftmaxCrossEntropyWithLogits", num_outputs=2, device_types=ANY_DEVICE)
 def _xent(node):
     xp = node.xp
 
@@ -43,7 +43,7 @@ def _xent(node):
     return fn
 
 
-@kernel("SparseSoftmaxCrossEntropyWithLogits", num_outputs=2)
+@kernel("SparseSoftmaxCrossEntropyWithLogits", num_outputs=2, device_types=ANY_DEVICE)
 def _sparse_xent(node):
     xp = node.xp
 

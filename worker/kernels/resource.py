@@ -2,10 +2,10 @@
 import numpy as np
 
 from tfmini import errors
-from tfmini.worker.kernels import kernel
+from tfmini.worker.kernels import ANY_DEVICE, kernel
 
 
-@kernel("VarHandleOp")
+@kernel("VarHandleOp", device_types=ANY_DEVICE)
 def _var_handle(node):
     ref = node.env.resources.variable(node.attrs.get("container", b"").decode(),
                                       node.attrs.get("shared_name", b"").decode() or node.name,
@@ -13,7 +13,7 @@ def _var_handle(node):
     return lambda: ref
 
 
-@kernel("ReadVariableOp")
+@kernel("ReadVariableOp", device_types=ANY_DEVICE)
 def _read(node):
     return lambda ref: ref.read()
 
@@ -23,7 +23,7 @@ def _is_initialized(node):
     return lambda ref: np.array(ref.value is not None)
 
 
-@kernel("AssignVariableOp", num_outputs=0)
+@kernel("AssignVariableOp", num_outputs=0, device_types=ANY_DEVICE)
 def _assign(node):
     def fn(ref, value):
         value = np.asarray(value)
@@ -43,11 +43,11 @@ def _update(op):
     return factory
 
 
-kernel("AssignAddVariableOp", num_outputs=0)(_update(lambda a, b: a + b))
-kernel("AssignSubVariableOp", num_outputs=0)(_update(lambda a, b: a - b))
+kernel("AssignAddVariableOp", num_outputs=0, device_types=ANY_DEVICE)(_update(lambda a, b: a + b))
+kernel("AssignSubVariableOp", num_outputs=0, device_types=ANY_DEVICE)(_update(lambda a, b: a - b))
 
 
-@kernel("ResourceApplyGradientDescent", num_outputs=0)
+@kernel("ResourceApplyGradientDescent", num_outputs=0, device_types=ANY_DEVICE)
 def _apply_gd(node):
     def fn(ref, alpha, delta):
         current = ref.read()
@@ -55,7 +55,7 @@ def _apply_gd(node):
     return fn
 
 
-@kernel("DestroyResourceOp", num_outputs=0)
+@kernel("DestroyResourceOp", num_outputs=0, device_types=ANY_DEVICE)
 def _destroy(node):
     def fn(ref):
         ref.value = None

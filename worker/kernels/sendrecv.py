@@ -5,7 +5,7 @@ there when the sender is in this task (or the client fed it), else pulls it
 from the sending task with RecvTensor.
 """
 from tfmini.device import DeviceSpec
-from tfmini.worker.kernels import kernel
+from tfmini.worker.kernels import ANY_DEVICE, kernel
 from tfmini.worker.rendezvous import make_key
 
 
@@ -14,13 +14,13 @@ def _key(attrs):
                     attrs["recv_device"].decode(), attrs["tensor_name"].decode())
 
 
-@kernel("_Send", "_HostSend", num_outputs=0)
+@kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE)
 def _send(node):
     key, step = _key(node.attrs), node.env.current_step
     return lambda x: step().rendezvous.send(key, x)
 
 
-@kernel("_Recv", "_HostRecv")
+@kernel("_Recv", "_HostRecv", device_types=ANY_DEVICE)
 def _recv(node):
     key, step = _key(node.attrs), node.env.current_step
     send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name

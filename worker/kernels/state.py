@@ -2,10 +2,10 @@
 import numpy as np
 
 from tfmini import errors
-from tfmini.worker.kernels import kernel
+from tfmini.worker.kernels import ANY_DEVICE, kernel
 
 
-@kernel("VariableV2", "Variable", produces_ref=True)
+@kernel("VariableV2", "Variable", produces_ref=True, device_types=ANY_DEVICE)
 def _variable(node):
     ref = node.env.resources.variable(node.attrs.get("container", b"").decode(),
                                       node.attrs.get("shared_name", b"").decode() or node.name,
@@ -13,7 +13,7 @@ def _variable(node):
     return lambda: ref
 
 
-@kernel("Assign", ref_inputs=(0,), produces_ref=True)
+@kernel("Assign", ref_inputs=(0,), produces_ref=True, device_types=ANY_DEVICE)
 def _assign(node):
     validate = node.attrs.get("validate_shape", True)
 
@@ -42,8 +42,8 @@ def _update(op):
     return factory
 
 
-kernel("AssignAdd", ref_inputs=(0,), produces_ref=True)(_update(lambda a, b: a + b))
-kernel("AssignSub", ref_inputs=(0,), produces_ref=True)(_update(lambda a, b: a - b))
+kernel("AssignAdd", ref_inputs=(0,), produces_ref=True, device_types=ANY_DEVICE)(_update(lambda a, b: a + b))
+kernel("AssignSub", ref_inputs=(0,), produces_ref=True, device_types=ANY_DEVICE)(_update(lambda a, b: a - b))
 
 
 @kernel("IsVariableInitialized", ref_inputs=(0,))
@@ -64,6 +64,6 @@ def _count_up_to(node):
     return fn
 
 
-@kernel("NoOp", num_outputs=0)
+@kernel("NoOp", num_outputs=0, device_types=ANY_DEVICE)
 def _no_op(node):
     return lambda: None

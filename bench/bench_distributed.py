@@ -1,0 +1,214 @@
+"""Distributed step cost: the seed's train_step with its variable on a ps and compute on a worker (real
+tfmini-server processes on 127.0.0.1), beside a raw grpcio unary round trip and TensorFlow's own runtime in the
+same topology (when a TF interpreter is found), all measured in this run; then a 64 MB tensor ps -> worker and
+fetched to the client, in GB/s.
+
+    .venv/bin/python bench/bench_distributed.py [--steps 300] [--tf-python /work/tfvenv/bin/python]
+"""
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import grpc
+
+import tfmini as tf
+import tfmini.train  # noqa: F401
+
+train = sys.modules["tfmini.train"]
+MB64 = 16 << 20  # float32 elements
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+def wait_port(port, deadline_s=60):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def median_ms(fn, n, warmup=20):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1e3
+
+
+ECHO_SERVER = """
+import sys, time, grpc
+from concurrent import futures
+s = grpc.server(futures.ThreadPoolExecutor(8))
+s.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("bench.Echo",
+    {"Echo": grpc.unary_unary_rpc_method_handler(lambda req, ctx: req)}),))
+s.add_insecure_port("127.0.0.1:" + sys.argv[1]); s.start(); time.sleep(3600)
+"""
+
+
+def raw_round_trip_ms(n):
+    port, = free_ports(1)
+    proc = subprocess.Popen([sys.executable, "-c", ECHO_SERVER, str(port)])
+    try:
+        wait_port(port)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_unary("/bench.Echo/Echo")
+            payload = b"x" * 64
+            return median_ms(lambda: call(payload, timeout=5), n)
+    finally:
+        proc.kill()
+
+
+def start_cluster(python, server_script=None):
+    ports = free_ports(2)
+    spec = {"ps": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{ports[1]}"]}
+    procs = []
+    for job in ("ps", "worker"):
+        if server_script is None:
+            cmd = [python, "-m", "tfmini.server.cli", "--cluster", json.dumps(spec), "--job", job, "--task", "0",
+                   "--host", "127.0.0.1", "--log-level", "warning"]
+        else:
+            cmd = [python, "-c", server_script, json.dumps(spec), job]
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for p in ports:
+        wait_port(p)
+    return spec, procs
+
+
+def stop(procs):
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def tfmini_step_ms(spec, n):
+    with tf.Graph().as_default():
+        with tf.device(train.replica_device_setter(cluster=spec)):
+            x = tf.constant(1.0, name="input")
+            w = tf.Variable(0.8, name="weight")
+            y = tf.mul(w, x, name="output")
+            loss = tf.pow(y - tf.constant(0.0), 2, name="loss")
+            step = train.GradientDescentOptimizer(0.025).minimize(loss)
+        with tf.Session(f"grpc://{spec['worker'][0]}") as sess:
+            sess.run(tf.initialize_all_variables())
+            return median_ms(lambda: sess.run(step), n)
+
+
+def tfmini_bandwidth(spec, n=5):
+    """(GB/s ps -> worker, GB/s ps -> client) for a 64 MB float32 tensor."""
+    with tf.Graph().as_default():
+        with tf.device("/job:ps/task:0"):
+            big = tf.Variable(tf.zeros([MB64]), name="big")
+            big_read = tf.identity(big)
+        with tf.device("/job:worker/task:0"):
+            on_worker = tf.reduce_sum(big_read[:1])  # receives all 64 MB, computes on one element
+        with tf.Session(f"grpc://{spec['worker'][0]}") as sess:
+            sess.run(big.initializer)
+            to_worker = median_ms(lambda: sess.run(on_worker.op), n, warmup=2)
+            to_client = median_ms(lambda: sess.run(big_read), n, warmup=2)
+    gb = MB64 * 4 / 1e9
+    return gb / (to_worker / 1e3), gb / (to_client / 1e3)
+
+
+TF_SERVER = """
+import json, sys
+import tensorflow as tf
+spec, job = json.loads(sys.argv[1]), sys.argv[2]
+tf.distribute.Server(tf.train.ClusterSpec(spec), job_name=job, task_index=0).join()
+"""
+TF_CLIENT = """
+import json, statistics, sys, time
+import tensorflow as tf
+tf.compat.v1.disable_v2_behavior()
+t1 = tf.compat.v1
+spec, n = json.loads(sys.argv[1]), int(sys.argv[2])
+with t1.device(t1.train.replica_device_setter(cluster=spec)):
+    x = t1.constant(1.0, name="input")
+    w = t1.Variable(0.8, name="weight")
+    y = t1.multiply(w, x, name="output")
+    loss = t1.pow(y - t1.constant(0.0), 2, name="loss")
+    step = t1.train.GradientDescentOptimizer(0.025).minimize(loss)
+with t1.device("/job:ps/task:0"):
+    big = t1.Variable(t1.zeros([16 << 20]), name="big")
+    big_read = t1.identity(big)
+with t1.device("/job:worker/task:0"):
+    on_worker = t1.reduce_sum(big_read[:1])
+def med(fn, k, warm):
+    for _ in range(warm): fn()
+    ts = []
+    for _ in range(k):
+        t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
+    return statistics.median(ts) * 1e3
+with t1.Session("grpc://" + spec["worker"][0]) as sess:
+    sess.run(t1.global_variables_initializer())
+    ms = med(lambda: sess.run(step), n, 20)
+    gb = (16 << 20) * 4 / 1e9
+    bw_w = gb / (med(lambda: sess.run(on_worker.op), 5, 2) / 1e3)
+    bw_c = gb / (med(lambda: sess.run(big_read), 5, 2) / 1e3)
+print(json.dumps([ms, bw_w, bw_c]))
+"""
+
+
+def tf_numbers(python, n):
+    spec, procs = start_cluster(python, TF_SERVER)
+    try:
+        out = subprocess.run([python, "-c", TF_CLIENT, json.dumps(spec), str(n)], capture_output=True, text=True,
+                             timeout=600)
+        if out.returncode != 0:
+            print("TensorFlow run failed:", out.stderr[-2000:], file=sys.stderr)
+            return None
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        stop(procs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", "/work/tfvenv/bin/python"))
+    args = ap.parse_args()
+    rtt = raw_round_trip_ms(args.steps * 3)
+    spec, procs = start_cluster(sys.executable)
+    try:
+        step = tfmini_step_ms(spec, args.steps)
+        bw_worker, bw_client = tfmini_bandwidth(spec)
+    finally:
+        stop(procs)
+    tf_result = tf_numbers(args.tf_python, args.steps) if os.path.exists(args.tf_python) else None
+    print(f"raw grpcio unary round trip   {rtt:8.3f} ms")
+    print(f"tfmini seed train_step        {step:8.3f} ms   = {step / rtt:.2f} round trips (goal <= 2.5)")
+    if tf_result:
+        print(f"TensorFlow seed train_step    {tf_result[0]:8.3f} ms   tfmini/TF = {step / tf_result[0]:.2f} "
+              f"(goal <= 0.5)")
+    print(f"tfmini 64 MB ps -> worker     {bw_worker:8.2f} GB/s (goal >= 1)")
+    print(f"tfmini 64 MB ps -> client     {bw_client:8.2f} GB/s (goal >= 0.8)")
+    if tf_result:
+        print(f"TensorFlow 64 MB ps -> worker {tf_result[1]:8.2f} GB/s")
+        print(f"TensorFlow 64 MB ps -> client {tf_result[2]:8.2f} GB/s")
+
+
+if __name__ == "__main__":
+    main()

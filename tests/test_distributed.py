@@ -1,0 +1,405 @@
+"""The distributed runtime with real `tfmini-server` processes on 127.0.0.1 (1 ps + 2 workers), plus a few
+in-process clusters where the test must look inside (RPC counts)."""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import grpc
+import numpy as np
+import pytest
+
+import tfmini as tf
+from tfmini import tensor_util
+import tfmini.train  # noqa: F401  (tf.train may not be imported by tfmini yet)
+from tfmini.protos import graph_pb2, master_pb2, worker_pb2
+from tfmini.server import grpc_transport as transport
+from tfmini.server.grpc_master import connect_master
+from tfmini.server.server import ClusterSpec, Server
+
+train = sys.modules["tfmini.train"]
+HAS_GD = hasattr(train, "GradientDescentOptimizer")
+
+
+def free_ports(n):
+    socks = [socket.socket() for _ in range(n)]
+    for s in socks:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in socks]
+    for s in socks:
+        s.close()
+    return ports
+
+
+class ProcessCluster:
+    """ps + workers as `python -m tfmini.server.cli` processes; `kill(job, i)` and `stop()`."""
+
+    def __init__(self, log_dir, num_ps=1, num_workers=2):
+        ports = iter(free_ports(num_ps + num_workers))
+        self.spec = {"ps": [f"127.0.0.1:{next(ports)}" for _ in range(num_ps)],
+                     "worker": [f"127.0.0.1:{next(ports)}" for _ in range(num_workers)]}
+        self.procs = {}
+        for job, tasks in self.spec.items():
+            for i in range(len(tasks)):
+                log = open(os.path.join(log_dir, f"{job}{i}.log"), "w")
+                self.procs[job, i] = subprocess.Popen(
+                    [sys.executable, "-m", "tfmini.server.cli", "--cluster", json.dumps(self.spec), "--job", job,
+                     "--task", str(i), "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+        for job, tasks in self.spec.items():
+            for i, address in enumerate(tasks):
+                wait_serving(address)
+
+    def target(self, job="worker", i=0):
+        return f"grpc://{self.spec[job][i]}"
+
+    def kill(self, job, i):
+        self.procs[job, i].kill()
+        self.procs[job, i].wait()
+
+    def stop(self):
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs.values():
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def wait_serving(address, deadline_s=30):
+    stub = transport.WorkerStub(address, "probe")
+    deadline = time.monotonic() + deadline_s
+    try:
+        while True:
+            try:
+                return stub.get_status(worker_pb2.GetStatusRequest(), timeout=1)
+            except tf.errors.UnavailableError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+    finally:
+        stub.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    c = ProcessCluster(str(tmp_path_factory.mktemp("cluster")))
+    yield c
+    c.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_graph():
+    tf.reset_default_graph()
+
+
+def seed_forward(cluster_spec=None):
+    with tf.device(train.replica_device_setter(cluster=cluster_spec) if cluster_spec else None):
+        x = tf.constant(1.0, name="input")
+        w = tf.Variable(0.8, name="weight")
+        y = tf.mul(w, x, name="output")
+        y_ = tf.constant(0.0, name="correct_value")
+        loss = tf.pow(y - y_, 2, name="loss")
+    return x, w, y, y_, loss
+
+
+def manual_train_step(w, x, y, y_, lr=0.025):
+    """The seed's train_step with the gradient written out (d loss / d w = 2 (y - y_) x)."""
+    grad = 2.0 * (y - y_) * x
+    return tf.assign_sub(w, lr * grad)
+
+
+# -- the seed over gRPC ------------------------------------------------------------------------------------
+def run_seed(target, spec, steps=0, use_optimizer=False):
+    """[x, w, y, y_, loss] before training, and y after `steps` train steps, in a fresh graph."""
+    with tf.Graph().as_default():
+        x, w, y, y_, loss = seed_forward(spec)
+        with tf.device(train.replica_device_setter(cluster=spec) if spec else None):
+            step = (train.GradientDescentOptimizer(0.025).minimize(loss) if use_optimizer
+                    else manual_train_step(w, x, y, y_))
+        with tf.Session(target) as sess:
+            sess.run(tf.initialize_all_variables())
+            out = [float(v) for v in sess.run([x, w, y, y_, loss])]
+            for _ in range(steps):
+                sess.run(step)
+            return out + [float(sess.run(y))]
+
+
+def test_seed_forward_gives_the_embedded_numbers(cluster):
+    x, w, y, y_, loss = seed_forward(cluster.spec)
+    assert w.op.device == "/job:ps/task:0" and y.op.device == "/job:worker"
+    got = run_seed(cluster.target(), cluster.spec)
+    assert got == run_seed("", None)
+    assert np.float32(got[2]) == np.float32(0.8) and np.float32(got[4]) == np.float32(0.64000005)
+
+
+def test_manual_training_matches_embedded_bit_for_bit(cluster):
+    got = run_seed(cluster.target("worker", 1), cluster.spec, steps=100)
+    assert got == run_seed("", None, steps=100)
+    assert abs(got[-1] - 0.8 * 0.95 ** 100) < 1e-6
+
+
+@pytest.mark.skipif(not HAS_GD, reason="tf.train.GradientDescentOptimizer has not landed yet")
+def test_seed_training_prints_the_seed_numbers(cluster):
+    # The seed applies one gradient by hand, then runs train_step 100 times: 101 steps in all.
+    got = run_seed(cluster.target(), cluster.spec, steps=101, use_optimizer=True)
+    assert got == run_seed("", None, steps=101, use_optimizer=True)
+    assert abs(got[-1] - 0.0044996012) < 1e-7
+
+
+def test_extend_session_after_new_ops(cluster):
+    x, w, y, y_, loss = seed_forward(cluster.spec)
+    with tf.Session(cluster.target()) as sess:
+        sess.run(tf.initialize_all_variables())
+        assert np.isclose(sess.run(loss), 0.64)
+        with tf.device("/job:worker/task:1"):
+            z = tf.add(loss, 1.0, name="later")
+        with tf.device("/job:ps"):
+            v = tf.Variable(2.0, name="later_var")
+        sess.run(v.initializer)
+        assert np.isclose(sess.run(z * v), 3.28)
+
+
+def test_variables_outlive_sessions_and_reset_clears_them(cluster):
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(1.0, name="shared_counter")
+    inc = tf.assign_add(v, 1.0)
+    with tf.Session(cluster.target("worker", 0)) as sess:
+        sess.run(v.initializer)
+        sess.run(inc)
+    with tf.Session(cluster.target("worker", 1)) as sess:  # another client, another master
+        assert sess.run(v) == 2.0
+    tf.Session.reset(cluster.target(), ["localhost"])
+    with tf.Session(cluster.target()) as sess:
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized"):
+            sess.run(v)
+
+
+def test_several_remote_receives_in_one_partition(cluster):
+    with tf.device("/job:ps"):
+        a = tf.Variable(np.arange(6, dtype=np.float32).reshape(2, 3), name="a")
+        b = tf.Variable(np.ones((3, 2), np.float32), name="b")
+    with tf.device("/job:worker/task:1"):
+        c = tf.matmul(a, b) + tf.reduce_sum(a)
+    with tf.device("/job:worker/task:0"):
+        d = c * 2.0 + tf.reduce_sum(b)
+    with tf.Session(cluster.target()) as sess:
+        sess.run(tf.initialize_all_variables())
+        got = sess.run(d)
+    a_, b_ = np.arange(6, dtype=np.float32).reshape(2, 3), np.ones((3, 2), np.float32)
+    np.testing.assert_allclose(got, (a_ @ b_ + a_.sum()) * 2 + b_.sum())
+
+
+def test_a_256mb_tensor_crosses_between_tasks_intact(cluster):
+    n = 64 << 20  # float32 elements: 256 MB
+    with tf.device("/job:ps"):
+        big = tf.cast(tf.range(n), tf.float32) * 0.5
+        ps_sum = tf.reduce_sum(big)
+    with tf.device("/job:worker/task:1"):
+        w_sum = tf.reduce_sum(big)
+        w_max_err = tf.reduce_max(tf.abs(big - tf.cast(tf.range(n), tf.float32) * 0.5))
+        w_last = big[n - 1]
+    with tf.Session(cluster.target()) as sess:
+        a, b, err, last = sess.run([ps_sum, w_sum, w_max_err, w_last])
+    assert a == b and err == 0.0 and last == (n - 1) * 0.5
+
+
+def test_fetch_of_a_large_tensor_to_the_client(cluster):
+    with tf.device("/job:ps"):
+        big = tf.cast(tf.range(4 << 20), tf.float32)
+    with tf.Session(cluster.target()) as sess:
+        got = sess.run(big)
+    np.testing.assert_array_equal(got, np.arange(4 << 20, dtype=np.float32))
+
+
+# -- bad input: clear errors, and the server keeps serving -------------------------------------------------
+def test_malformed_bytes_get_invalid_argument(cluster):
+    address = cluster.spec["worker"][0]
+    with grpc.insecure_channel(address) as channel:
+        for path in ("/tensorflow.MasterService/RunStep", "/tensorflow.WorkerService/RegisterGraph",
+                     "/tensorflow.MasterService/CreateSession"):
+            call = channel.unary_unary(path)
+            with pytest.raises(grpc.RpcError) as info:
+                call(b"\xff\xff\xff\xff garbage", timeout=5)
+            assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as info:
+            channel.unary_unary("/tensorflow.MasterService/NoSuchMethod")(b"", timeout=5)
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    wait_serving(address)
+
+
+def _node(name, op, inputs=(), device="", **attrs):
+    from tfmini import attrs as attr_lib
+    from tfmini.protos import node_def_pb2
+    node = node_def_pb2.NodeDef(name=name, op=op, input=list(inputs), device=device)
+    for k, v in attrs.items():
+        node.attr[k].CopyFrom(attr_lib.to_attr(v))
+    return node
+
+
+def _const(name, value=1.0, device=""):
+    return _node(name, "Const", device=device, dtype=tf.float32, value=tensor_util.make_tensor_proto(np.float32(value)))
+
+
+@pytest.mark.parametrize("nodes,fetch,error,match", [
+    (lambda: [_node("u", "NoSuchOp")], "u:0", tf.errors.NotFoundError, "NoSuchOp"),
+    (lambda: [_const("a"), _const("a")], "a:0", tf.errors.InvalidArgumentError, "Duplicate node name"),
+    (lambda: [_node("m", "Mul", ["a", "nowhere"], T=tf.float32), _const("a")], "m:0",
+     tf.errors.InvalidArgumentError, "nowhere"),
+    (lambda: [_node("p", "Add", ["q", "a"], T=tf.float32), _node("q", "Add", ["p", "a"], T=tf.float32),
+              _const("a")], "p:0", tf.errors.InvalidArgumentError, "cycle"),
+    (lambda: [_const("a", device="/job:nosuchjob")], "a:0", tf.errors.InvalidArgumentError,
+     "Cannot assign a device"),
+])
+def test_bad_graphs_get_clear_errors(cluster, nodes, fetch, error, match):
+    master = connect_master(cluster.target(), None)
+    try:
+        with pytest.raises(error, match=match):
+            handle = master.create_session(master_pb2.CreateSessionRequest(
+                graph_def=graph_pb2.GraphDef(node=nodes()))).session_handle
+            master.run_step(master_pb2.RunStepRequest(session_handle=handle, fetch=[fetch]))
+        # still serving
+        ok = master.create_session(master_pb2.CreateSessionRequest(graph_def=graph_pb2.GraphDef(node=[_const("b", 2)])))
+        got = master.run_step(master_pb2.RunStepRequest(session_handle=ok.session_handle, fetch=["b:0"]))
+        assert got.tensor[0].tensor.float_val[0] == 2.0
+    finally:
+        master.close()
+
+
+def test_unknown_session_and_fetch_errors(cluster):
+    x, w, y, y_, loss = seed_forward(cluster.spec)
+    with tf.Session(cluster.target()) as sess:
+        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized"):
+            sess.run(y)  # the ps's error, with its class, through two hops
+        sess.run(tf.initialize_all_variables())
+        assert np.isclose(sess.run(y), 0.8)  # the session is still usable
+    master = connect_master(cluster.target(), None)
+    with pytest.raises(tf.errors.AbortedError, match="not found"):
+        master.run_step(master_pb2.RunStepRequest(session_handle="nope", fetch=["a:0"]))
+    master.close()
+
+
+# -- in-process cluster: count the RPCs of a step ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def inproc():
+    ports = free_ports(2)
+    spec = ClusterSpec({"ps": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{ports[1]}"]})
+    servers = [Server(spec, "ps", 0, host="127.0.0.1"), Server(spec, "worker", 0, host="127.0.0.1")]
+    yield spec, servers
+    for s in servers:
+        s.stop()
+
+
+def _train_step(spec):
+    x, w, y, y_, loss = seed_forward(spec)
+    if HAS_GD:
+        with tf.device(train.replica_device_setter(cluster=spec)):
+            return train.GradientDescentOptimizer(0.025).minimize(loss)
+    with tf.device(train.replica_device_setter(cluster=spec)):
+        return manual_train_step(w, x, y, y_)
+
+
+def test_train_step_needs_at_most_four_rpcs(inproc):
+    spec, servers = inproc
+    step = _train_step(spec)
+    with tf.Session(servers[1].target) as sess:
+        sess.run(tf.initialize_all_variables())
+        sess.run(step)  # the first step registers the plan
+        transport.RPC_COUNTS.clear()
+        for _ in range(10):
+            sess.run(step)
+        counts = dict(transport.RPC_COUNTS)
+    # Everything this process sends: client -> master, master -> ps, worker <-> ps pulls.
+    assert sum(counts.values()) <= 4 * 10, counts
+    assert counts.get("RunStep") == 10 and counts.get("RunGraph") == 10, counts
+
+
+def test_server_basics(inproc):
+    spec, servers = inproc
+    assert servers[0].target == f"grpc://{spec.task_address('ps', 0)}"
+    assert spec.jobs == ["ps", "worker"] and spec.num_tasks("worker") == 1
+    assert spec.as_dict() == {"ps": [spec.task_address("ps", 0)], "worker": [spec.task_address("worker", 0)]}
+    assert ClusterSpec(spec.as_cluster_def()) == spec
+    local = Server.create_local_server()
+    try:
+        assert local.target.startswith("grpc://localhost:")
+        with tf.Session(local.target) as sess:
+            assert sess.run(tf.constant(3.0) * 2.0) == 6.0
+            names = [d.name for d in sess.list_devices()]
+        assert names == ["/job:localhost/replica:0/task:0/device:CPU:0"]
+    finally:
+        local.stop()
+
+
+def test_replica_device_setter_round_robin():
+    setter = train.replica_device_setter(cluster={"ps": ["a:1", "b:2"], "worker": ["c:3"]})
+    with tf.device(setter):
+        vs = [tf.Variable(float(i), name=f"v{i}") for i in range(3)]
+        c = tf.constant(1.0)
+        with tf.device("/job:ps/task:1"):
+            pinned = tf.Variable(0.0, name="pinned")
+    assert [v.op.device for v in vs] == ["/job:ps/task:0", "/job:ps/task:1", "/job:ps/task:0"]
+    assert c.op.device == "/job:worker" and pinned.op.device == "/job:ps/task:1"
+    assert vs[0].value().op.device == "/job:ps/task:0"  # the read is colocated with its variable
+    assert train.replica_device_setter(cluster={"worker": ["c:3"]}) is None
+    assert train.replica_device_setter(ps_tasks=0) is None
+
+
+# -- a stock TensorFlow client against a tfmini cluster -------------------------------------------------------
+def _tf_python():
+    path = os.environ.get("TFMINI_TF_PYTHON") or "/work/tfvenv/bin/python"
+    if not os.path.exists(path):
+        return None
+    ok = subprocess.run([path, "-c", "import tensorflow"], capture_output=True, timeout=120).returncode == 0
+    return path if ok else None
+
+
+TF_CLIENT = """
+import json
+import sys
+import tensorflow as tf
+tf.compat.v1.disable_v2_behavior()
+tf = tf.compat.v1
+x = tf.constant(1.0, name='input')
+with tf.device('/job:ps/task:0'):
+    w = tf.Variable(0.8, name='weight')
+y = tf.multiply(w, x, name='output')
+y_ = tf.constant(0.0, name='correct_value')
+loss = tf.pow(y - y_, 2, name='loss')
+with tf.Session(sys.argv[1]) as sess:
+    sess.run(tf.global_variables_initializer())
+    print(json.dumps([float(v) for v in sess.run([x, w, y, y_, loss])]))
+"""
+
+
+def test_stock_tensorflow_client_runs_the_seed_graph(cluster):
+    python = _tf_python()
+    if python is None:
+        pytest.skip("no TensorFlow interpreter (set TFMINI_TF_PYTHON to a python with tensorflow-cpu)")
+    out = subprocess.run([python, "-c", TF_CLIENT, cluster.target()], capture_output=True, text=True, timeout=240)
+    assert out.returncode == 0, out.stderr[-3000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got == run_seed("", None)[:5]
+
+
+# -- last, as it breaks the module's cluster: a killed worker ----------------------------------------------
+def test_killed_worker_gives_unavailable_naming_it_and_the_session_lives_on(cluster):
+    with tf.device("/job:ps"):
+        w = tf.Variable(3.0, name="kw")
+    with tf.device("/job:worker/task:1"):
+        on_dead = w * 2.0
+    with tf.device("/job:worker/task:0"):
+        on_live = w + 1.0
+    with tf.Session(cluster.target("worker", 0)) as sess:
+        sess.run(w.initializer)
+        assert sess.run(on_dead) == 6.0
+        cluster.kill("worker", 1)
+        start = time.monotonic()
+        with pytest.raises(tf.errors.UnavailableError) as info:
+            sess.run(on_dead)
+        assert time.monotonic() - start < 5
+        assert "/job:worker/replica:0/task:1" in str(info.value) and cluster.spec["worker"][1] in str(info.value)
+        assert sess.run(on_live) == 4.0  # steps that do not need the dead task still run

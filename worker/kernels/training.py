@@ -1,0 +1,84 @@
+"""Kernels of the Apply* optimizer ops (TF's training_ops formulas, in the variable's dtype).
+
+Each writes new arrays into `ref.value` rather than updating in place: an array fetched in an
+earlier step may be the very same object, and must not change under the caller.
+"""
+import numpy as np
+
+from tfmini import errors
+from tfmini.worker.kernels import kernel
+
+
+def _check(name, var, grad):
+    if var.shape != np.shape(grad):
+        raise errors.InvalidArgumentError(None, None, f"{name}: var and grad do not have the same shape "
+                                                      f"{list(var.shape)} {list(np.shape(grad))}")
+
+
+def _apply(op_type, n_refs, grad_at=-1):
+    """Registers `update(node, xp, *values) -> new values for the refs` as the kernel of `op_type`;
+    `grad_at` is the position of the gradient among the inputs."""
+    def wrap(update):
+        @kernel(op_type, ref_inputs=tuple(range(n_refs)), produces_ref=True)
+        def factory(node):
+            xp = node.xp
+
+            def fn(*args):
+                refs, rest = args[:n_refs], args[n_refs:]
+                values = [r.read() for r in refs]
+                _check(op_type, values[0], args[grad_at])
+                new = update(node, xp, *values, *rest)
+                for r, old, v in zip(refs, values, new):
+                    r.value = xp.asarray(v).astype(old.dtype, copy=False)
+                return refs[0]
+            return fn
+        return update
+    return wrap
+
+
+@_apply("ApplyGradientDescent", 1)
+def _gd(node, xp, var, alpha, delta):
+    return (var - delta * alpha,)
+
+
+@_apply("ApplyMomentum", 2, grad_at=3)
+def _momentum(node, xp, var, accum, lr, grad, momentum):
+    accum = accum * momentum + grad
+    if node.attrs.get("use_nesterov", False):
+        return var - (grad * lr + accum * momentum * lr), accum
+    return var - accum * lr, accum
+
+
+@_apply("ApplyAdam", 3)
+def _adam(node, xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad):
+    one = np.ones((), dtype=var.dtype)
+    alpha = lr * xp.sqrt(one - beta2_power) / (one - beta1_power)
+    m = m + (grad - m) * (one - beta1)
+    v = v + (grad * grad - v) * (one - beta2)
+    if node.attrs.get("use_nesterov", False):
+        return var - (m * beta1 + (one - beta1) * grad) * alpha / (xp.sqrt(v) + epsilon), m, v
+    return var - (m * alpha) / (xp.sqrt(v) + epsilon), m, v
+
+
+@_apply("ApplyAdagrad", 2)
+def _adagrad(node, xp, var, accum, lr, grad):
+    if node.attrs.get("update_slots", True):
+        accum = accum + grad * grad
+    return var - grad * lr / xp.sqrt(accum), accum
+
+
+@_apply("ApplyRMSProp", 3)
+def _rmsprop(node, xp, var, ms, mom, lr, rho, momentum, epsilon, grad):
+    one = np.ones((), dtype=var.dtype)
+    ms = ms + (grad * grad - ms) * (one - rho)
+    mom = mom * momentum + (grad * lr) / xp.sqrt(ms + epsilon)
+    return var - mom, ms, mom
+
+
+@_apply("ApplyCenteredRMSProp", 4)
+def _centered_rmsprop(node, xp, var, mg, ms, mom, lr, rho, momentum, epsilon, grad):
+    one = np.ones((), dtype=var.dtype)
+    ms = ms + (grad * grad - ms) * (one - rho)
+    mg = mg + (grad - mg) * (one - rho)
+    mom = mom * momentum + (grad * lr) / xp.sqrt(ms - mg * mg + epsilon)
+    return var - mom, mg, ms, mom
