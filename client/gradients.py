@@ -104,7 +104,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
                 queue.append(op)
         while queue:
             op = queue.pop(0)
-            _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate_gradients_with_ops)
+            _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate_gradients_with_ops, between)
             for t in op.inputs:
                 src = t.op
                 if src in between:
@@ -190,7 +190,7 @@ def _aggregate(grad_list):
     return add_n(grad_list)  # named gradients/AddN, as in TF
 
 
-def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate):
+def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate, between):
     out_grads = []
     for t in op.outputs:
         g = _aggregate(grads.get(t))
@@ -214,6 +214,9 @@ def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate):
             if len(in_grads) != len(op.inputs):
                 raise ValueError(f"Num gradients {len(in_grads)} generated for op {op.node_def} do not match num "
                                  f"inputs {len(op.inputs)}")
+            # Gradients for inputs off every path to xs are never used: drop them, so a gate does not
+            # make each step compute them (the graph is otherwise TF's).
+            in_grads = [g if t.op in between else None for t, g in zip(op.inputs, in_grads)]
             if gate_gradients and sum(g is not None for g in in_grads) > 1:
                 from tfmini.ops.control_flow_ops import tuple as tf_tuple
                 with graph.device(None):

@@ -65,6 +65,8 @@ DEFAULT_STEP_TIMEOUT = 600.0  # seconds for a step's RPCs when the config gives 
 STREAM_THRESHOLD = 4 << 20  # tensors above this many bytes are streamed in chunks
 CHUNK = 1 << 20
 
+STREAM_OK = "tfmini/stream-ok"   # RecvTensorRequest.transport_options: "answer a large tensor by stream"
+STREAMED = "tfmini/streamed"     # RecvTensorResponse.transport_options: "too large: pull it by stream"
 RPC_COUNTS = collections.Counter()  # rpc name -> calls made from this process (tests count the critical path)
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 _SERVER_ERROR = ("tfmini-error", "1")  # marks a status the server chose, as opposed to one of the transport
@@ -137,8 +139,25 @@ def master_handler(master):
         rpc: _unary_handler(rpc, req, resp, getattr(master, fn)) for rpc, req, resp, fn in MASTER_METHODS})
 
 
+def _recv_tensor(worker):
+    """Unary RecvTensor. A tfmini peer that says it can stream gets only the header of a large tensor
+    (which stays parked for its RecvTensorStream): one small unary call is the fast path for small ones."""
+    def recv_tensor(request, timeout=None):
+        value = np.asarray(worker.recv_value(request, timeout))
+        if request.transport_options.type_url == STREAM_OK and value.dtype != object and \
+                value.nbytes > STREAM_THRESHOLD:
+            worker.park(request.step_id, request.rendezvous_key, value)
+            response = worker_pb2.RecvTensorResponse()
+            response.transport_options.type_url = STREAMED
+            return response
+        return _as_response(value)
+    return recv_tensor
+
+
 def worker_handler(worker):
     handlers = {rpc: _unary_handler(rpc, req, resp, getattr(worker, fn)) for rpc, req, resp, fn in WORKER_METHODS}
+    handlers["RecvTensor"] = _unary_handler("RecvTensor", worker_pb2.RecvTensorRequest,
+                                            worker_pb2.RecvTensorResponse, _recv_tensor(worker))
     handlers[STREAM_METHOD] = _stream_handler(worker)
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
 
@@ -205,8 +224,12 @@ class WorkerStub(Stub):
 
     def recv_array(self, step_id, key, timeout=None):
         """Tensor `key` of step `step_id` as a numpy array, however large."""
-        RPC_COUNTS[STREAM_METHOD] += 1
         request = worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key)
+        request.transport_options.type_url = STREAM_OK
+        response = self.recv_tensor(request, timeout)
+        if response.transport_options.type_url != STREAMED:
+            return tensor_util.make_ndarray(response.tensor)
+        RPC_COUNTS[STREAM_METHOD] += 1
         try:
             messages = self._stream(request, timeout=timeout or self.step_timeout, wait_for_ready=False)
             header = worker_pb2.RecvTensorResponse.FromString(next(messages))

@@ -348,6 +348,59 @@ def test_replica_device_setter_round_robin():
     assert train.replica_device_setter(ps_tasks=0) is None
 
 
+MLP_CLIENT = """
+import json, sys, time
+import numpy as np
+import tfmini as tf
+import tfmini.train as train
+spec, task, steps = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+rng = np.random.default_rng(task)
+X = rng.uniform(-1, 1, (64, 2)).astype(np.float32)
+Y = (X[:, :1] * X[:, 1:] > 0).astype(np.float32)  # XOR of signs
+with tf.device(train.replica_device_setter(cluster=spec, worker_device="/job:worker/task:%d" % task)):
+    x = tf.placeholder(tf.float32, [None, 2]); y = tf.placeholder(tf.float32, [None, 1])
+    w1 = tf.Variable(np.random.default_rng(0).normal(0, 1, (2, 16)).astype(np.float32), name="w1")
+    b1 = tf.Variable(np.zeros(16, np.float32), name="b1")
+    w2 = tf.Variable(np.random.default_rng(1).normal(0, 1, (16, 1)).astype(np.float32), name="w2")
+    b2 = tf.Variable(np.zeros(1, np.float32), name="b2")
+    out = tf.sigmoid(tf.matmul(tf.tanh(tf.matmul(x, w1) + b1), w2) + b2)
+    loss = tf.reduce_mean(tf.square(out - y))
+    step = train.GradientDescentOptimizer(0.5).minimize(loss)
+with tf.Session("grpc://" + spec["worker"][task]) as sess:
+    if task == 0:
+        sess.run(tf.initialize_all_variables())
+    else:
+        while True:
+            try:
+                sess.run(b2); break
+            except tf.errors.FailedPreconditionError:
+                time.sleep(0.05)
+    first = float(sess.run(loss, {x: X, y: Y}))
+    for _ in range(steps):
+        sess.run(step, {x: X, y: Y})
+    print(json.dumps([first, float(sess.run(loss, {x: X, y: Y}))]))
+"""
+
+
+@pytest.mark.skipif(not HAS_GD, reason="tf.train.GradientDescentOptimizer has not landed yet")
+def test_two_clients_train_one_mlp_against_shared_ps_variables(cluster):
+    tf.Session.reset(cluster.target(), [])  # a fresh ps
+    procs = [subprocess.Popen([sys.executable, "-c", MLP_CLIENT, json.dumps(cluster.spec), str(t), "300"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for t in (0, 1)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=240)
+        assert p.returncode == 0, err[-3000:]
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    for first, last in results:
+        assert last < 0.5 * first, results
+    # both trained the same variables: they live on the ps, in the default container
+    with tf.Graph().as_default(), tf.Session(cluster.target()) as sess:
+        with tf.device("/job:ps/task:0"):
+            b2 = tf.Variable(np.zeros(1, np.float32), name="b2")
+        assert sess.run(b2)[0] != 0.0
+
+
 # -- a stock TensorFlow client against a tfmini cluster -------------------------------------------------------
 def _tf_python():
     path = os.environ.get("TFMINI_TF_PYTHON") or "/work/tfvenv/bin/python"

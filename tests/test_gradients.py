@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tfmini as tf
-from tfmini.ops import array_ops, math_ops, nn_ops
+from tfmini.ops import math_ops, nn_ops
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

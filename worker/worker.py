@@ -229,6 +229,11 @@ class Worker:
         finally:
             self._release(request.step_id, rdv)
 
+    def park(self, step_id, key, value):
+        """Puts a value taken by recv_value back, for a second pull (the streamed RecvTensor)."""
+        rdv = self._rendezvous(step_id)
+        rdv.send(key, value)
+
     def recv_tensor(self, request, timeout=None):
         value = self.recv_value(request, timeout)
         return worker_pb2.RecvTensorResponse(tensor=tensor_util.make_tensor_proto(np.asarray(value)),
