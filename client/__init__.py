@@ -44,6 +44,7 @@ from tfmini.ops.summary_ops import (histogram_summary, image_summary, merge_all_
                                    scalar_summary)
 from tfmini.summary import Event, HistogramProto, SessionLog, Summary
 from tfmini.gradients import NoGradient, NotDifferentiable, RegisterGradient, gradients
+from tfmini.ops import grad_ops as _grad_ops  # noqa: F401 - registers the *Grad op types imported graphs use
 from tfmini.ops.clip_ops import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
 from tfmini import train
 

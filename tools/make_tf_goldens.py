@@ -41,11 +41,12 @@ def seed(case, use_resource):
         loss = tf.pow(y - y_, 2, name="loss")
         opt = v1.train.GradientDescentOptimizer(0.025)
         grads = opt.compute_gradients(loss)
+        apply = opt.apply_gradients(grads, name="apply")
         train = opt.minimize(loss, name="train")
         init = v1.global_variables_initializer()
-    steps = [([], [init.name]), ([y.name, grads[0][0].name], [])]
-    steps += [([], [train.name])] * 1 + [([y.name, loss.name], [])]
-    steps += [([], [train.name])] * 99 + [([y.name, w.name if not use_resource else y.name], [])]
+    # The seed's sequence: gradient 1.6, apply it (w = 0.76), then 100 train steps (y = 0.0044996012).
+    steps = [([], [init.name]), ([y.name, grads[0][0].name], []), ([], [apply.name]), ([w.value().name], [])]
+    steps += [([], [train.name])] * 100 + [([y.name, loss.name], [])]
     record(case, g, steps)
 
 
@@ -66,8 +67,12 @@ def mlp(case, make_optimizer):
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits), name="loss")
         train = make_optimizer().minimize(loss, name="train")
         init = v1.global_variables_initializer()
-    fetch = [loss.name, w1.name, b2.name]
-    record(case, g, [([], [init.name])] + [(fetch, [train.name])] * 4 + [(fetch, [])])
+    # Variables are fetched in runs of their own: fetched beside the train op, a ref variable's value
+    # may be read before or after the update (TensorFlow gives no order between them).
+    steps = [([], [init.name])]
+    for _ in range(4):
+        steps += [([loss.name], [train.name]), ([w1.name, b2.name], [])]
+    record(case, g, steps + [([loss.name], [])])
 
 
 if __name__ == "__main__":

@@ -8,3 +8,4 @@ from tfmini.train.saver import (Saver, checkpoint_exists, get_checkpoint_state, 
 from tfmini.server.device_setter import replica_device_setter  # noqa: F401,E402  (distributed)
 from tfmini.server.server import ClusterSpec, Server  # noqa: F401,E402
 from tfmini.summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401,E402  (TF 0.x names)
+from tfmini.importer import write_graph  # noqa: F401,E402
