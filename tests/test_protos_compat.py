@@ -130,7 +130,8 @@ def test_graph_def_written_by_tfmini_reads_in_tensorflow():
                (ours.name, ours.op, list(ours.input), ours.device)
         assert set(theirs.attr) == set(ours.attr)
         for key in ours.attr:
-            assert str(theirs.attr[key]) == str(ours.attr[key]), (ours.name, key)  # same fields, same values
+            assert theirs.attr[key].SerializeToString(deterministic=True) == \
+                ours.attr[key].SerializeToString(deterministic=True), (ours.name, key)  # same fields and values
     by_name = {n.name: n for n in tb.node}
     assert by_name["MatMul"].attr["transpose_b"].b is False and by_name["MatMul"].attr["T"].type == 1
     assert by_name["p"].attr["shape"].shape.dim[0].size == -1 and by_name["p"].attr["shape"].shape.dim[1].size == 3

@@ -1,17 +1,35 @@
 """Turns a registered partition into a ready-to-run plan, and runs it.
 
 At registration the nodes are checked (unknown ops, dangling inputs, cycles,
-duplicate names), put in a topological order, and each gets its kernel's
-compute function and the slots of its inputs and outputs. A step is then one
-pass over that list: no name lookups, no attr decoding, no graph walking.
+duplicate names) and put in a topological order; each gets its kernel's
+compute function, and nodes whose inputs are all constants are computed once,
+there and then (constant folding, as TensorFlow's Grappler does). What is left
+is compiled into one straight-line Python function, one line per node:
+
+    v7 = f3(v2, c0)          # v: values of this step, c: folded constants, f: kernels
+
+so a step costs the kernels and little else: no name lookups, no attr
+decoding, no graph walking. `plan.source` shows that function.
+
+A partition that pulls from two or more peers instead runs in dataflow order
+(`_run_dataflow`): it never blocks on one peer while a tensor from another is
+waiting, which a fixed order could (A waits on r1, whose sender needs what A
+computes from r2).
 """
+import concurrent.futures
+import sys
+
 import numpy as np
 
 from tfmini import attrs as attr_lib
-from tfmini import errors
+from tfmini import errors, op_registry
+from tfmini.device import DeviceSpec
 from tfmini.worker import kernels
+from tfmini.worker.kernels.sendrecv import rendezvous_key
 
 _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
+_SENDRECV_OPS = frozenset(("_Send", "_Recv", "_HostSend", "_HostRecv"))
+_FORWARD_OPS = frozenset(("Identity", "StopGradient", "PreventGradient"))  # v_out = v_in, no call
 
 
 class KernelNode:
@@ -76,19 +94,41 @@ def _topological_order(nodes, inputs):
     return order
 
 
-def _deref(fn, positions):
-    def read_refs_first(*args):
-        args = list(args)
-        for p in positions:
+def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
+    """A node computed once at registration: a Const, or a pure op fed only by constants."""
+    if op == "Const":
+        return True
+    if not data_inputs or control_inputs or op in _SENDRECV_OPS or k.produces_ref or k.ref_inputs:
+        return False
+    if not op_registry.is_registered(op) or op_registry.lookup(op).stateful:
+        return False
+    return all(is_constant(src, idx) for src, idx in data_inputs)
+
+
+class _Node:
+    """One compiled node: kernel function, input slots (and which to read through a ref), output slots."""
+
+    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote_key", "pending", "consumers")
+
+    def __init__(self, name, op, fn, ins, deref, outs, forward):
+        self.name, self.op, self.fn, self.ins, self.deref, self.outs = name, op, fn, ins, deref, outs
+        self.forward = forward
+        self.remote_key = None          # set on _Recvs that pull from a peer
+        self.pending, self.consumers = 0, []
+
+    def call(self, vals):
+        args = [vals[s] for s in self.ins]
+        for p in self.deref:
             args[p] = args[p].read()
-        return fn(*args)
-    return read_refs_first
+        if self.forward:
+            return args[0]
+        return self.fn(*args)
 
 
 class ExecutionPlan:
-    """A compiled partition: `run(step)` executes it; `outputs` name what it can hand back."""
+    """A compiled partition: `run()` executes one step (the step's rendezvous is the env's current step)."""
 
-    def __init__(self, graph_def, env, xp=np):
+    def __init__(self, graph_def, env, xp=np, devices=None):
         nodes = list(graph_def.node)
         names, ops = [n.name for n in nodes], [n.op for n in nodes]  # read each proto field once
         if len(set(names)) != len(names) or not all(names) or not all(ops):
@@ -100,21 +140,23 @@ class ExecutionPlan:
                     raise _invalid(f"Duplicate node name in graph: '{n.name}'")
                 seen.add(n.name)
         inputs = [[_parse_input(i) for i in n.input] for n in nodes]
-        slot_of, produces_ref = {}, {}
-        steps, step_names = [], []
-        n_slots = 0
+        task_name = getattr(env, "task_name", None)
+        slot_of, produces_ref, constants = {}, {}, {}
+        compiled, n_slots = [], 0
         for i in _topological_order(nodes, inputs):
             name, op = names[i], ops[i]
             k = kernels.lookup(op, name)
-            node = KernelNode(nodes[i], xp, env)
+            device = devices.get(nodes[i].device) if devices else None
+            node = KernelNode(nodes[i], device.xp if device is not None else xp, env)
             try:
                 fn = k.factory(node)
             except errors.OpError as e:
                 raise type(e)(None, None, f"{e.message} (node '{name}')") from None
             except (KeyError, ValueError, TypeError) as e:
                 raise _invalid(f"Cannot build kernel for node '{name}' ({op}): {e!r}") from None
+            data = [e for e in inputs[i] if e[1] >= 0]
             ins, deref = [], []
-            for pos, (src, idx) in enumerate(e for e in inputs[i] if e[1] >= 0):
+            for pos, (src, idx) in enumerate(data):
                 slot = slot_of.get((src, idx))
                 if slot is None:
                     raise _invalid(f"Node '{name}': input '{src}:{idx}' names output {idx} of '{src}', which "
@@ -125,39 +167,149 @@ class ExecutionPlan:
                 elif pos in k.ref_inputs and not produces_ref[src]:
                     raise _invalid(f"Input {pos} of node '{name}' ({op}) must be a variable reference, but "
                                    f"'{src}:{idx}' is a value")
-            if deref:
-                fn = _deref(fn, deref)
             nout = k.num_outputs(node.attrs) if callable(k.num_outputs) else k.num_outputs
-            for j in range(nout):
-                slot_of[name, j] = n_slots + j
-            produces_ref[name] = k.produces_ref
-            steps.append((fn, tuple(ins), n_slots, nout))
-            step_names.append(name)
+            outs = tuple(range(n_slots, n_slots + nout))
+            for j, s in enumerate(outs):
+                slot_of[name, j] = s
             n_slots += nout
-        self._steps, self._names, self._n_slots = steps, step_names, n_slots
-        self.node_count = len(steps)
-        # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
-        self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops)
-                              if op in ("_Send", "_Recv", "_HostSend", "_HostRecv"))
-
-    def run(self):
-        vals = [None] * self._n_slots
-        entry = None
-        try:
-            for entry in self._steps:
-                fn, ins, out, nout = entry
-                if nout == 1:
-                    vals[out] = fn(*[vals[i] for i in ins])
-                elif nout == 0:
-                    fn(*[vals[i] for i in ins])
+            produces_ref[name] = k.produces_ref
+            entry = _Node(name, op, fn, tuple(ins), tuple(deref), outs, op in _FORWARD_OPS and not k.produces_ref)
+            controls = [e for e in inputs[i] if e[1] < 0]
+            if _foldable(op, nodes[i], k, data, controls, lambda s, j: slot_of[s, j] in constants):
+                try:
+                    value = entry.call(constants)
+                except Exception:  # noqa: BLE001 - let the step raise it, with the step's error handling
+                    value = None
                 else:
-                    vals[out:out + nout] = fn(*[vals[i] for i in ins])
-        except errors.OpError as e:
-            name = self._names[self._steps.index(entry)]
-            raise type(e)(None, None, f"{e.message}\n\t [[{{{{node {name}}}}}]]") from None
-        except (ValueError, TypeError, IndexError, ArithmeticError, np.exceptions.AxisError) as e:
-            name = self._names[self._steps.index(entry)]
-            raise _invalid(f"{e}\n\t [[{{{{node {name}}}}}]]") from None
-        except Exception as e:  # noqa: BLE001 - a kernel bug must not take the worker down
-            name = self._names[self._steps.index(entry)]
-            raise errors.InternalError(None, None, f"{type(e).__name__}: {e}\n\t [[{{{{node {name}}}}}]]") from None
+                    for s, v in zip(outs, value if nout > 1 else (value,)):
+                        constants[s] = v
+                    continue
+            if op in _RECV_OPS and not node.attrs.get("client_terminated", False):
+                send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
+                if send_task != task_name:
+                    entry.remote_key = (send_task, rendezvous_key(node.attrs))
+            compiled.append((entry, controls, data))
+        self._nodes = [c[0] for c in compiled]
+        self._constants = constants
+        self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
+        self.remote_recvs = [n.remote_key for n in self._nodes if n.remote_key is not None]  # (task, key)
+        # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
+        self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
+        self.dataflow = len(self.remote_recvs) > 1
+        if self.dataflow:
+            self._link(compiled, slot_of)
+        self.source, self._run_compiled = self._compile(n_slots)
+
+    # -- the straight-line function ---------------------------------------
+    def _compile(self, n_slots):
+        constant_names = {s: f"c{j}" for j, s in enumerate(self._constants)}
+
+        def ref(slot, deref):
+            name = constant_names.get(slot) or f"v{slot}"
+            return f"{name}.read()" if deref else name
+
+        lines = []
+        for j, n in enumerate(self._nodes):
+            args = ", ".join(ref(s, p in n.deref) for p, s in enumerate(n.ins))
+            call = args if n.forward else f"f{j}({args})"
+            if not n.outs:
+                lines.append(f"    {call}")
+            elif len(n.outs) == 1:
+                lines.append(f"    v{n.outs[0]} = {call}")
+            else:
+                lines.append(f"    {', '.join(f'v{s}' for s in n.outs)} = {call}")
+        header = ["def step(c, f):"]
+        if self._constants:
+            header.append(f"    {', '.join(constant_names.values())}, = c")
+        if self._nodes:
+            header.append(f"    {', '.join(f'f{j}' for j in range(len(self._nodes)))}, = f")
+        self._first_line = len(header) + 1
+        source = "\n".join(header + lines + ["    return None"]) + "\n"
+        namespace = {}
+        exec(compile(source, "<tfmini partition>", "exec"), namespace)  # our own generated code, never input
+        step = namespace["step"]
+        consts = tuple(self._constants.values())
+        fns = tuple(n.fn for n in self._nodes)
+        return source, lambda: step(consts, fns)
+
+    def _failed_node(self, tb):
+        """The node whose line of the generated function raised."""
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<tfmini partition>":
+                index = tb.tb_lineno - self._first_line
+                return self._nodes[index].name if 0 <= index < len(self._nodes) else "?"
+            tb = tb.tb_next
+        return "?"
+
+    def run(self, step=None):
+        try:
+            if self.dataflow:
+                return self._run_dataflow(step)
+            return self._run_compiled()
+        except Exception as e:  # noqa: BLE001 - kernel errors become TF errors naming the node
+            name = getattr(e, "_tfmini_node", None) or self._failed_node(sys.exc_info()[2])
+            raise _as_op_error(e, name) from None
+
+    # -- dataflow order, for partitions that pull from several peers ----------
+    def _link(self, compiled, slot_of):
+        by_name = {n.name: n for n in self._nodes}
+        producer = {s: by_name[name] for (name, _), s in slot_of.items() if name in by_name}
+        for node, controls, data in compiled:
+            deps = {producer[slot_of[src, idx]] for src, idx in data if slot_of[src, idx] in producer}
+            deps |= {by_name[src] for src, _ in controls if src in by_name}
+            node.pending = len(deps)
+            for d in deps:
+                d.consumers.append(node)
+
+    def _run_dataflow(self, step):
+        """Runs ready nodes; a pull from a peer is taken only once it has arrived, and when nothing else
+        can run, it waits for whichever pull comes first."""
+        vals = dict(self._constants)
+        pending = {n: n.pending for n in self._nodes}
+        ready = [n for n in self._nodes if not n.pending]
+        waiting = {}  # future -> recv node
+        pulls = step.start_pulls(self.remote_recvs)
+        done = 0
+        while done < len(self._nodes):
+            if not ready:
+                arrived, _ = concurrent.futures.wait(waiting, timeout=step.session.recv_timeout,
+                                                     return_when=concurrent.futures.FIRST_COMPLETED)
+                if not arrived:
+                    raise errors.DeadlineExceededError(None, None, "Timed out waiting for tensors from peers")
+                for future in arrived:
+                    node = waiting.pop(future)
+                    vals[node.outs[0]] = future.result()
+                    ready.extend(self._finish(node, pending))
+                    done += 1
+                continue
+            node = ready.pop()
+            if node.remote_key is not None:
+                waiting[pulls[node.remote_key]] = node
+                continue
+            try:
+                out = node.call(vals)
+            except Exception as e:  # noqa: BLE001
+                e._tfmini_node = node.name
+                raise
+            if len(node.outs) == 1:
+                vals[node.outs[0]] = out
+            elif node.outs:
+                vals.update(zip(node.outs, out))
+            ready.extend(self._finish(node, pending))
+            done += 1
+
+    @staticmethod
+    def _finish(node, pending):
+        for c in node.consumers:
+            pending[c] -= 1
+            if not pending[c]:
+                yield c
+
+
+def _as_op_error(e, name):
+    where = f"\n\t [[{{{{node {name}}}}}]]"
+    if isinstance(e, errors.OpError):
+        return type(e)(None, None, f"{e.message}{where}")
+    if isinstance(e, (ValueError, TypeError, IndexError, ArithmeticError, np.exceptions.AxisError)):
+        return _invalid(f"{e}{where}")
+    return errors.InternalError(None, None, f"{type(e).__name__}: {e}{where}")

@@ -16,7 +16,7 @@ from tfmini import errors, tensor_util
 from tfmini.device import DeviceSpec
 from tfmini.protos import device_attributes_pb2, named_tensor_pb2, worker_pb2
 from tfmini.worker.executor import ExecutionPlan
-from tfmini.worker.rendezvous import StepRendezvous, make_key, parse_key
+from tfmini.worker.rendezvous import StepRendezvous, parse_key
 from tfmini.worker.resources import ResourceMgr
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
@@ -26,11 +26,10 @@ _MEMORY_LIMIT = 1 << 31
 class Step:
     """One step of one partition: its id, its rendezvous, and how to pull from peers."""
 
-    __slots__ = ("step_id", "rendezvous", "session", "pulls")
+    __slots__ = ("step_id", "rendezvous", "session")
 
     def __init__(self, step_id, rendezvous, session):
         self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
-        self.pulls = None
 
     def recv_local(self, key):
         value = self.rendezvous.take(key)
@@ -39,18 +38,13 @@ class Step:
         return value
 
     def recv_remote(self, task, key):
-        pending = self.pulls.pop(key, None) if self.pulls else None
-        if pending is not None:
-            return pending.result()
         return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout)
 
-    def prefetch(self, pool, remote):
-        """Starts the pulls of all but the first remote _Recv in the background (the first is pulled
-        inline: most partitions have one, and a thread hop costs more than it saves)."""
-        if len(remote) > 1:
-            pull = self.session.worker.pull
-            self.pulls = {key: pool.submit(pull, task, self.step_id, key, self.session.recv_timeout)
-                          for task, key in remote[1:]}
+    def start_pulls(self, remote):
+        """Starts pulling every (task, key) at once; returns {(task, key): future}."""
+        worker, timeout = self.session.worker, self.session.recv_timeout
+        pool = worker.pull_pool()
+        return {(task, key): pool.submit(worker.pull, task, self.step_id, key, timeout) for task, key in remote}
 
 
 class WorkerSession:
@@ -89,7 +83,6 @@ class Worker:
         self._sessions = {}
         self._steps = {}
         self._next_handle = 0
-        self._remote_recvs = {}  # graph handle -> [(task, key)] of _Recvs that pull from peers
         self._pool = None
         self._stopping = None
         spec = DeviceSpec.from_string(task_name)
@@ -118,7 +111,6 @@ class Worker:
             self._sessions.pop(request.session_handle, None)
             for handle in [h for h, (_, s) in self._graphs.items() if s == request.session_handle]:
                 del self._graphs[handle]
-                self._remote_recvs.pop(handle, None)
         return worker_pb2.DeleteWorkerSessionResponse()
 
     def register_graph(self, request):
@@ -128,13 +120,11 @@ class Worker:
             self._next_handle += 1
             handle = f"{self.incarnation:016x}-{self._next_handle}"
             self._graphs[handle] = (plan, request.session_handle)
-            self._remote_recvs[handle] = _remote_recvs(request.graph_def, self.task_name)
         return worker_pb2.RegisterGraphResponse(graph_handle=handle)
 
     def deregister_graph(self, request):
         with self._lock:
             self._graphs.pop(request.graph_handle, None)
-            self._remote_recvs.pop(request.graph_handle, None)
         return worker_pb2.DeregisterGraphResponse()
 
     # -- steps ------------------------------------------------------------
@@ -171,12 +161,9 @@ class Worker:
         if request.send:
             rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in request.send})
         step = Step(request.step_id, rdv, session)
-        remote = self._remote_recvs.get(request.graph_handle)
-        if remote:  # start every pull now, so a partition never waits on one pull while another could run
-            step.prefetch(self._pull_pool(), remote)
         session.set_step(step)
         try:
-            plan.run()
+            plan.run(step)
             response = worker_pb2.RunGraphResponse()
             for key in request.recv_key:
                 value = rdv.take(key)
@@ -253,22 +240,9 @@ class Worker:
                                     timeout=timeout)
         return tensor_util.make_ndarray(response.tensor)
 
-    def _pull_pool(self):
+    def pull_pool(self):
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="recvtensor")
             return self._pool
 
-
-def _remote_recvs(graph_def, task_name):
-    """(sending task, key) of each _Recv in a partition that pulls from another task."""
-    out = []
-    for node in graph_def.node:
-        if node.op in ("_Recv", "_HostRecv") and not node.attr["client_terminated"].b:
-            send_device = node.attr["send_device"].s.decode()
-            task = DeviceSpec.from_string(send_device).task_name
-            if task != task_name:
-                key = make_key(send_device, node.attr["send_device_incarnation"].i & (2**64 - 1),
-                               node.attr["recv_device"].s.decode(), node.attr["tensor_name"].s.decode())
-                out.append((task, key))
-    return out

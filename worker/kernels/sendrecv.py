@@ -9,20 +9,21 @@ from tfmini.worker.kernels import ANY_DEVICE, kernel
 from tfmini.worker.rendezvous import make_key
 
 
-def _key(attrs):
+def rendezvous_key(attrs):
+    """The rendezvous key of a _Send/_Recv node, from its decoded attrs."""
     return make_key(attrs["send_device"].decode(), attrs.get("send_device_incarnation", 0) & (2**64 - 1),
                     attrs["recv_device"].decode(), attrs["tensor_name"].decode())
 
 
 @kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE)
 def _send(node):
-    key, step = _key(node.attrs), node.env.current_step
+    key, step = rendezvous_key(node.attrs), node.env.current_step
     return lambda x: step().rendezvous.send(key, x)
 
 
 @kernel("_Recv", "_HostRecv", device_types=ANY_DEVICE)
 def _recv(node):
-    key, step = _key(node.attrs), node.env.current_step
+    key, step = rendezvous_key(node.attrs), node.env.current_step
     send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
     if node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
         return lambda: step().recv_local(key)
