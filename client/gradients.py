@@ -130,7 +130,10 @@ def _default_grad_ys(ys, grad_ys, colocate):
             if not (y.dtype.is_floating or y.dtype.is_complex):
                 raise TypeError(f"Gradients of complex or integer tensors: {y} (dtype {y.dtype.name}) must set "
                                 f"grad_ys explicitly")
-            g = array_ops.fill(array_ops.shape(y), constant(1, dtype=y.dtype.base_dtype, name=f"grad_ys_{i}"))
+            # A static shape is written as a Const (still named "Shape"), so the worker folds the Fill once.
+            shape = (constant(y.shape.as_list(), dtype=dtypes.int32, name="Shape") if y.shape.is_fully_defined()
+                     else array_ops.shape(y))
+            g = array_ops.fill(shape, constant(1, dtype=y.dtype.base_dtype, name=f"grad_ys_{i}"))
         else:
             g = convert_to_tensor(g, dtype=y.dtype.base_dtype, name=f"grad_ys_{i}")
             if not g.shape.is_compatible_with(y.shape):

@@ -46,6 +46,7 @@ class _FetchPlan:
     def __init__(self, graph, fetches):
         self.fetch_names, self.targets = [], []
         self._index = {}
+        self.request = None  # the RunStepRequest of these fetches with no feeds, once made
         self.rebuild = self._plan(graph, fetches)
 
     def _plan(self, graph, fetches):
@@ -92,6 +93,7 @@ class BaseSession:
         self._closed = False
         self._lock = threading.Lock()
         self._default_cm = None
+        self._fetch_plans = {}
 
     graph = property(lambda self: self._graph)
     sess_str = property(lambda self: self._target)
@@ -119,19 +121,37 @@ class BaseSession:
     def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
-        plan = _FetchPlan(self._graph, fetches)
-        feeds = self._feeds(feed_dict) if feed_dict else []
+        plan = self._fetch_plan(fetches)
+        feeds = self._feeds(feed_dict) if feed_dict else None
         with self._lock:
             self._extend_graph()
-        request = master_pb2.RunStepRequest(session_handle=self._handle, feed=feeds, fetch=plan.fetch_names,
-                                            target=plan.targets)
-        if options is not None:
-            request.options.CopyFrom(options)
+        if feeds is None and options is None:
+            request = plan.request  # the same fetches again: the master only reads it
+            if request is None:
+                request = plan.request = master_pb2.RunStepRequest(
+                    session_handle=self._handle, fetch=plan.fetch_names, target=plan.targets)
+        else:
+            request = master_pb2.RunStepRequest(session_handle=self._handle, feed=feeds, fetch=plan.fetch_names,
+                                                target=plan.targets)
+            if options is not None:
+                request.options.CopyFrom(options)
         response = self._master.run_step(request)
         if run_metadata is not None:
             run_metadata.CopyFrom(response.metadata)
         values = [_to_numpy(t.tensor) for t in response.tensor]
         return plan.rebuild(values)
+
+    def _fetch_plan(self, fetches):
+        """The _FetchPlan of `fetches`, kept for hashable fetches (a tensor, an op, a name, a tuple)."""
+        try:
+            plan = self._fetch_plans.get(fetches)
+        except TypeError:  # a list or dict: planned afresh each time
+            return _FetchPlan(self._graph, fetches)
+        if plan is None:
+            plan = _FetchPlan(self._graph, fetches)
+            if len(self._fetch_plans) < 1024:
+                self._fetch_plans[fetches] = plan
+        return plan
 
     def _feeds(self, feed_dict):
         feeds = []
@@ -154,8 +174,10 @@ class BaseSession:
             if not tensor.shape.is_compatible_with(array.shape):
                 raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which "
                                  f"has shape '{tensor.shape}'")
+            # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
+            exact = dtype if dtype in (dtypes.string, dtypes.bfloat16) else None
             feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name,
-                                                            tensor=tensor_util.make_tensor_proto(array, dtype)))
+                                                            tensor=tensor_util.make_tensor_proto(array, exact)))
         return feeds
 
     def partial_run_setup(self, fetches, feeds=None):

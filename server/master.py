@@ -19,8 +19,7 @@ class Master:
         self.steps = 0
 
     def _session(self, handle):
-        with self._lock:
-            session = self._sessions.get(handle)
+        session = self._sessions.get(handle)  # a dict read is atomic: no lock on the step path
         if session is None:
             raise errors.AbortedError(None, None, f"Session {handle} is not found.")
         return session

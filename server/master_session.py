@@ -91,8 +91,7 @@ class MasterSession:
     # -- steps ---------------------------------------------------------------
     def run_step(self, request):
         feed, fetch, target = request.feed, request.fetch, request.target
-        key = (tuple([f.name for f in feed]) if feed else (), tuple(fetch) if fetch else (),
-               tuple(target) if target else ())
+        key = (tuple([f.name for f in feed]) if len(feed) else (), tuple(fetch), tuple(target))
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
@@ -103,24 +102,25 @@ class MasterSession:
         requests = []
         for part in plan.parts:
             r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id,
-                                           session_handle=self.handle, recv_key=part.recv_keys)
+                                           session_handle=self.handle)
+            if part.recv_keys:
+                r.recv_key.extend(part.recv_keys)
             for i, k in part.feeds:
                 nt = r.send.add()
                 nt.name = k
                 nt.tensor.CopyFrom(feed[i].tensor)
             requests.append(r)
-        timeout = self._timeout(request.options.timeout_in_ms)
+        options = request.options if request.HasField("options") else None
+        timeout = self._timeout(options.timeout_in_ms if options is not None else 0)
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
-        if len(results) == 1:
-            by_key = {nt.name: nt.tensor for nt in results[0].recv}
-        else:
-            by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
         response = master_pb2.RunStepResponse()
-        for name, k in zip(fetch, plan.fetch_keys):
-            nt = response.tensor.add()
-            nt.name = name
-            nt.tensor.CopyFrom(by_key[k])
-        if request.options.output_partition_graphs:
+        if plan.fetch_keys:
+            by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
+            for name, k in zip(fetch, plan.fetch_keys):
+                nt = response.tensor.add()
+                nt.name = name
+                nt.tensor.CopyFrom(by_key[k])
+        if options is not None and options.output_partition_graphs:
             response.metadata.partition_graphs.extend(plan.partition_graphs)
         return response
 

@@ -17,7 +17,7 @@ def numeric_check(build, inputs, dynamic=False, eps=1e-6, rtol=1e-4, atol=1e-5, 
     wrt = range(len(inputs)) if wrt is None else wrt
     g = tf.Graph()
     with g.as_default():
-        phs = [tf.placeholder(tf.as_dtype(x.dtype), None if dynamic else x.shape) for x in inputs]
+        phs = [tf.placeholder(tf.as_dtype(x.dtype), _placeholder_shape(x, dynamic)) for x in inputs]
         y = build(*phs)
         with tf.Session() as sess:
             feed = dict(zip(phs, inputs))
@@ -39,6 +39,18 @@ def numeric_check(build, inputs, dynamic=False, eps=1e-6, rtol=1e-4, atol=1e-5, 
                     numeric[idx] = (vals[0] - vals[1]) / (2 * eps)
                 np.testing.assert_allclose(symbolic[k], numeric, rtol=rtol, atol=atol,
                                            err_msg=f"gradient of input {i}")
+
+
+def _placeholder_shape(x, dynamic):
+    """dynamic: False = static shape, True = unknown rank, "partial" = known rank, unknown first dim."""
+    if dynamic is True:
+        return None
+    if dynamic == "partial" and np.ndim(x):
+        return [None] + list(np.shape(x)[1:])
+    return np.shape(x)
+
+
+DYNAMIC = st.sampled_from([False, True, "partial"])
 
 
 def rand(seed, shape, low=-2.0, high=2.0, away_from_zero=False):
@@ -81,7 +93,7 @@ BINARY = {
 @pytest.mark.parametrize("op", sorted(BINARY))
 @SETTINGS
 @given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=3, max_side=3), seed=st.integers(0, 2**16),
-       dynamic=st.booleans())
+       dynamic=DYNAMIC)
 def test_binary_broadcast_gradients(op, shapes, seed, dynamic):
     fn, domain = BINARY[op]
     x, y = rand(seed, shapes.input_shapes[0], **domain), rand(seed + 1, shapes.input_shapes[1], **domain)
@@ -103,7 +115,7 @@ def test_matmul_gradients(ta, tb, m, k, n, seed):
 @pytest.mark.parametrize("op", ["Sum", "Mean", "Max", "Min", "Prod"])
 @SETTINGS
 @given(shape=array_shapes(min_dims=1, max_dims=3, max_side=3), data=st.data(), keep=st.booleans(),
-       dynamic=st.booleans())
+       dynamic=DYNAMIC)
 def test_reduction_gradients(op, shape, data, keep, dynamic):
     axes = data.draw(st.lists(st.integers(-len(shape), len(shape) - 1), max_size=len(shape), unique=True)
                      | st.none())
@@ -112,7 +124,8 @@ def test_reduction_gradients(op, shape, data, keep, dynamic):
     if axes is not None and len({a % len(shape) for a in axes}) != len(axes):
         return
     x = rand(data.draw(st.integers(0, 2**16)), shape, away_from_zero=op == "Prod")
-    numeric_check(lambda t: fn(t, axis=axes, keepdims=keep), [x], dynamic and axes is not None)
+    numeric_check(lambda t: fn(t, axis=axes, keepdims=keep), [x], dynamic if axes is not None else
+                  dynamic == "partial" and "partial")
 
 
 def test_prod_gradient_with_a_zero():

@@ -109,7 +109,7 @@ class Worker:
     def delete_worker_session(self, request):
         with self._lock:
             self._sessions.pop(request.session_handle, None)
-            for handle in [h for h, (_, s) in self._graphs.items() if s == request.session_handle]:
+            for handle in [h for h, (_, s) in self._graphs.items() if s.handle == request.session_handle]:
                 del self._graphs[handle]
         return worker_pb2.DeleteWorkerSessionResponse()
 
@@ -119,7 +119,7 @@ class Worker:
         with self._lock:
             self._next_handle += 1
             handle = f"{self.incarnation:016x}-{self._next_handle}"
-            self._graphs[handle] = (plan, request.session_handle)
+            self._graphs[handle] = (plan, session)
         return worker_pb2.RegisterGraphResponse(graph_handle=handle)
 
     def deregister_graph(self, request):
@@ -149,28 +149,32 @@ class Worker:
                     del self._steps[step_id]
 
     def run_graph(self, request):
-        with self._lock:
-            entry = self._graphs.get(request.graph_handle)
+        entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
         if entry is None:
             raise errors.AbortedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
                                                   f"Possibly, this worker just restarted.")
-        plan, session_handle = entry
-        session = self._session(session_handle)
+        plan, session = entry
+        step_id = request.step_id
         # A partition that talks to no other task keeps its step to itself: nothing to register.
-        rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
-        if request.send:
-            rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in request.send})
-        step = Step(request.step_id, rdv, session)
+        rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
+        send = request.send
+        if len(send):
+            rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in send})
+        step = Step(step_id, rdv, session)
         session.set_step(step)
         try:
             plan.run(step)
             response = worker_pb2.RunGraphResponse()
-            for key in request.recv_key:
-                value = rdv.take(key)
-                if value is None:
-                    raise errors.InternalError(None, None, f"Step {request.step_id} produced no value for {key}")
-                response.recv.append(named_tensor_pb2.NamedTensorProto(
-                    name=key, tensor=tensor_util.make_tensor_proto(value)))
+            recv_key = request.recv_key
+            if len(recv_key):
+                recv = response.recv
+                for key in recv_key:
+                    value = rdv.take(key)
+                    if value is None:
+                        raise errors.InternalError(None, None, f"Step {step_id} produced no value for {key}")
+                    nt = recv.add()
+                    nt.name = key
+                    nt.tensor.CopyFrom(tensor_util.make_tensor_proto(value))
             return response
         except errors.OpError as e:
             rdv.abort(e)
@@ -178,7 +182,7 @@ class Worker:
         finally:
             session.set_step(None)
             if not plan.local_only:
-                self._release(request.step_id, rdv, running=1)
+                self._release(step_id, rdv, running=1)
 
     def cleanup_graph(self, request):
         """Frees what a step left behind; a step still running is aborted."""

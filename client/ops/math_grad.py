@@ -26,11 +26,53 @@ def _sum_to(grad, x, axes, shape_x):
     return array_ops.reshape(math_ops.reduce_sum(grad, axes), shape_x)
 
 
+def _partial_bcast_args(sx, sy):
+    """The reduction axes (rx, ry) of a broadcast when they follow from partially known shapes, else None.
+
+    An axis where one side is 1 (or missing) is summed for that side: harmless if the other side is 1
+    too. An unknown size facing a known size > 1, or two unknown sizes, could go either way.
+    """
+    if sx.ndims is None or sy.ndims is None:
+        return None
+    n = max(sx.ndims, sy.ndims)
+    lead_x, lead_y = n - sx.ndims, n - sy.ndims
+    dx = [1] * lead_x + sx.as_list()
+    dy = [1] * lead_y + sy.as_list()
+    rx, ry = [], []
+    for i, (a, b) in enumerate(zip(dx, dy)):
+        if i < lead_x or i < lead_y:  # an axis one side lacks is always summed away for that side
+            (rx if i < lead_x else ry).append(i)
+        elif a == 1 and b != 1:
+            rx.append(i)
+        elif b == 1 and a != 1:
+            ry.append(i)
+        elif a is None or b is None:
+            return None
+    return rx, ry
+
+
+def _sum_back(grad, x, axes, rank):
+    """`grad` (of the broadcast result's rank) summed over `axes` to x's shape, without a reshape."""
+    if grad is None or not axes:
+        return grad
+    lead = rank - x.shape.ndims  # axes x does not have: summed away; x's own size-1 axes are kept
+    if lead:
+        grad = math_ops.reduce_sum(grad, constant(np.array([a for a in axes if a < lead], np.int32)))
+    own = [a - lead for a in axes if a >= lead]
+    if own:
+        grad = math_ops.reduce_sum(grad, constant(np.array(own, np.int32)), keepdims=True)
+    return grad
+
+
 def unbroadcast(x, y, gx, gy):
     """(gx, gy) summed back to the shapes of x and y, as TF's binary-op gradients do."""
     if x.shape.is_fully_defined() and y.shape.is_fully_defined():
         rx, ry = _static_bcast_args(x.shape.as_list(), y.shape.as_list())
         return _sum_to(gx, x, rx, None), _sum_to(gy, y, ry, None)
+    partial = _partial_bcast_args(x.shape, y.shape)
+    if partial is not None:  # e.g. a bias [64] added to a batch [?, 64]: no shape ops at run time
+        rank = max(x.shape.ndims, y.shape.ndims)
+        return _sum_back(gx, x, partial[0], rank), _sum_back(gy, y, partial[1], rank)
     sx, sy = array_ops.shape(x), array_ops.shape(y)
     rx, ry = grad_ops.broadcast_gradient_args(sx, sy)
     return _sum_to(gx, x, rx, sx), _sum_to(gy, y, ry, sy)
@@ -199,10 +241,11 @@ def _matmul_grad(op, grad):
 def _kept_dims_shape(x, axes_t):
     """x's shape with the reduced axes set to 1: a Python list when static, else a Tensor (TF's reduced_shape)."""
     axes = constant_value(axes_t)
-    if x.shape.is_fully_defined() and axes is not None:
+    if x.shape.ndims is not None and axes is not None:
         rank = x.shape.ndims
         reduced = {int(a) % rank for a in np.reshape(axes, [-1])} if rank else set()
-        return [1 if i in reduced else d for i, d in enumerate(x.shape.as_list())]
+        if x.shape.is_fully_defined() or len(reduced) == rank:  # e.g. a mean over a batch of unknown size
+            return [1 if i in reduced else d for i, d in enumerate(x.shape.as_list())]
     shape = array_ops.shape(x)
     rank = array_ops.size(shape)
     axes = math_ops.floormod(math_ops.add(math_ops.cast(axes_t, dtypes.int32), rank), rank)
@@ -218,6 +261,8 @@ def _as_shape_tensor(shape):
 def _broadcast_back(grad, x, kept):
     """grad (a reduction's output gradient) reshaped to `kept` dims and tiled up to x's shape."""
     grad = array_ops.reshape(grad, _as_shape_tensor(kept))
+    if isinstance(kept, list) and not x.shape.is_fully_defined():  # every axis reduced: tile to x's shape
+        return array_ops.tile(grad, array_ops.shape(x))
     if isinstance(kept, list):
         multiples = [d // k for d, k in zip(x.shape.as_list(), kept)]
         return grad if all(m == 1 for m in multiples) else array_ops.tile(grad, constant(np.array(multiples,
@@ -240,8 +285,11 @@ def _mean_grad(op, grad):
     if x.shape.is_fully_defined() and y.shape.is_fully_defined():
         factor = max(x.shape.num_elements() // max(y.shape.num_elements(), 1), 1)
         return math_ops.truediv(sum_grad, constant(factor, dtype=sum_grad.dtype.base_dtype)), None
-    factor = math_ops.floordiv(math_ops.reduce_prod(array_ops.shape(x)),
-                               math_ops.maximum(math_ops.reduce_prod(array_ops.shape(y)), 1))
+    if y.shape.is_fully_defined():
+        factor = math_ops.floordiv(array_ops.size(x), max(y.shape.num_elements(), 1))
+    else:
+        factor = math_ops.floordiv(math_ops.reduce_prod(array_ops.shape(x)),
+                                   math_ops.maximum(math_ops.reduce_prod(array_ops.shape(y)), 1))
     return math_ops.truediv(sum_grad, math_ops.cast(factor, sum_grad.dtype.base_dtype)), None
 
 

@@ -8,7 +8,9 @@ from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 @kernel("Const", device_types=ANY_DEVICE)
 def _const(node):
-    value = node.xp.asarray(tensor_util.make_ndarray(node.attrs["value"]))
+    value = tensor_util.make_ndarray(node.attrs["value"])  # a numpy scalar when 0-d: cheaper math
+    if node.xp is not np:
+        value = node.xp.asarray(value)
     return lambda: value
 
 

@@ -49,8 +49,8 @@ def _typed(fn):
     return wrapped
 
 
-simple("ReluGrad", lambda xp: _typed(lambda dy, x: xp.where(x > 0, dy, xp.zeros_like(dy))))
-simple("Relu6Grad", lambda xp: _typed(lambda dy, x: xp.where((x > 0) & (x < 6), dy, xp.zeros_like(dy))))
+simple("ReluGrad", lambda xp: _typed(lambda dy, x: xp.where(x > 0, dy, 0)))
+simple("Relu6Grad", lambda xp: _typed(lambda dy, x: xp.where((x > 0) & (x < 6), dy, 0)))
 simple("EluGrad", lambda xp: _typed(lambda dy, y: xp.where(y > 0, dy, dy * (y + 1))))
 simple("SeluGrad", lambda xp: _typed(lambda dy, y: xp.where(
     y > 0, dy * 1.0507009873554805, dy * (y + 1.0507009873554805 * 1.6732632423543772))))

@@ -18,7 +18,8 @@ def _assign(node):
     validate = node.attrs.get("validate_shape", True)
 
     def fn(ref, value):
-        value = np.asarray(value) if node.xp is np else value
+        if node.xp is np and not isinstance(value, (np.ndarray, np.generic)):
+            value = np.asarray(value)
         if validate and ref.value is not None and ref.value.shape != value.shape:
             raise errors.InvalidArgumentError(None, None, f"Assign requires shapes of both tensors to match. "
                                                           f"lhs shape= {list(ref.value.shape)} rhs shape= "

@@ -10,7 +10,7 @@ from tfmini.worker.kernels import kernel
 
 
 def _check(name, var, grad):
-    if var.shape != np.shape(grad):
+    if var.shape != grad.shape:
         raise errors.InvalidArgumentError(None, None, f"{name}: var and grad do not have the same shape "
                                                       f"{list(var.shape)} {list(np.shape(grad))}")
 
@@ -29,7 +29,7 @@ def _apply(op_type, n_refs, grad_at=-1):
                 _check(op_type, values[0], args[grad_at])
                 new = update(node, xp, *values, *rest)
                 for r, old, v in zip(refs, values, new):
-                    r.value = xp.asarray(v).astype(old.dtype, copy=False)
+                    r.value = v if v.dtype == old.dtype else xp.asarray(v).astype(old.dtype)
                 return refs[0]
             return fn
         return update
@@ -51,13 +51,25 @@ def _momentum(node, xp, var, accum, lr, grad, momentum):
 
 @_apply("ApplyAdam", 3)
 def _adam(node, xp, var, m, v, beta1_power, beta2_power, lr, beta1, beta2, epsilon, grad):
-    one = np.ones((), dtype=var.dtype)
+    # TF's formulas, term for term; the in-place steps only save temporaries (same roundings).
+    one = var.dtype.type(1)
     alpha = lr * xp.sqrt(one - beta2_power) / (one - beta1_power)
-    m = m + (grad - m) * (one - beta1)
-    v = v + (grad * grad - v) * (one - beta2)
+    m_new = grad - m
+    m_new *= one - beta1
+    m_new += m                       # m + (grad - m) * (1 - beta1)
+    v_new = grad * grad
+    v_new -= v
+    v_new *= one - beta2
+    v_new += v                       # v + (grad^2 - v) * (1 - beta2)
+    denom = xp.sqrt(v_new)
+    denom += epsilon
     if node.attrs.get("use_nesterov", False):
-        return var - (m * beta1 + (one - beta1) * grad) * alpha / (xp.sqrt(v) + epsilon), m, v
-    return var - (m * alpha) / (xp.sqrt(v) + epsilon), m, v
+        step = m_new * beta1 + (one - beta1) * grad
+        step *= alpha
+    else:
+        step = m_new * alpha
+    step /= denom
+    return var - step, m_new, v_new
 
 
 @_apply("ApplyAdagrad", 2)
