@@ -30,6 +30,7 @@ from tfmini.worker.kernels.sendrecv import rendezvous_key
 _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
 _SENDRECV_OPS = frozenset(("_Send", "_Recv", "_HostSend", "_HostRecv"))
 _FORWARD_OPS = frozenset(("Identity", "StopGradient", "PreventGradient"))  # v_out = v_in, no call
+CODEGEN_LIMIT = 3000  # nodes; larger partitions are interpreted (see ExecutionPlan.__init__)
 
 
 class KernelNode:
@@ -192,16 +193,20 @@ class ExecutionPlan:
         self._nodes = [c[0] for c in compiled]
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
+        self._current = None
         self.remote_recvs = [n.remote_key for n in self._nodes if n.remote_key is not None]  # (task, key)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
         self.dataflow = len(self.remote_recvs) > 1
         if self.dataflow:
             self._link(compiled, slot_of)
-        self.source, self._run_compiled = self._compile(n_slots)
+        if len(self._nodes) <= CODEGEN_LIMIT:
+            self.source, self._run_static = self._compile()
+        else:  # compiling costs ~14 µs a line: past this size, planning time matters more than step time
+            self.source, self._run_static = None, self._interpreter(n_slots)
 
     # -- the straight-line function ---------------------------------------
-    def _compile(self, n_slots):
+    def _compile(self):
         constant_names = {s: f"c{j}" for j, s in enumerate(self._constants)}
 
         def ref(slot, deref):
@@ -232,8 +237,30 @@ class ExecutionPlan:
         fns = tuple(n.fn for n in self._nodes)
         return source, lambda: step(consts, fns)
 
+    def _interpreter(self, n_slots):
+        """The same straight line, walked by a loop instead of compiled (for very large partitions)."""
+        initial = [None] * n_slots
+        for slot, value in self._constants.items():
+            initial[slot] = value
+        program = tuple(self._nodes)
+
+        def step():
+            vals = list(initial)
+            for node in program:
+                self._current = node
+                out = node.call(vals)
+                if len(node.outs) == 1:
+                    vals[node.outs[0]] = out
+                elif node.outs:
+                    for slot, value in zip(node.outs, out):
+                        vals[slot] = value
+            self._current = None
+        return step
+
     def _failed_node(self, tb):
-        """The node whose line of the generated function raised."""
+        """The node whose line of the generated function raised (or the interpreter's current node)."""
+        if self.source is None:
+            return self._current.name if self._current is not None else "?"
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == "<tfmini partition>":
                 index = tb.tb_lineno - self._first_line
@@ -245,7 +272,7 @@ class ExecutionPlan:
         try:
             if self.dataflow:
                 return self._run_dataflow(step)
-            return self._run_compiled()
+            return self._run_static()
         except Exception as e:  # noqa: BLE001 - kernel errors become TF errors naming the node
             name = getattr(e, "_tfmini_node", None) or self._failed_node(sys.exc_info()[2])
             raise _as_op_error(e, name) from None
