@@ -4,6 +4,7 @@
     tfmini-server --cluster ps=127.0.0.1:2222 --cluster worker=127.0.0.1:2223,127.0.0.1:2224 --job worker --task 1
     TF_CONFIG='{"cluster": {...}, "task": {"type": "worker", "index": 0}}' tfmini-server
     tfmini-server local --ps 1 --workers 2
+    tfmini-server health --address worker0:2222       (exit 0 when the task is serving)
 """
 import json
 import logging
@@ -111,6 +112,26 @@ def _run_until_signal(server):
     server.stop()
     log.info("task %s stopped", server.task_name)
     sys.exit(0)
+
+
+@main.command()
+@click.option("--address", default="localhost:2222", show_default=True, help="host:port of the task to probe.")
+@click.option("--service", default="", help="Service to ask about (default: the whole server).")
+@click.option("--timeout", type=float, default=3.0, show_default=True, help="Seconds to wait for the answer.")
+def health(address, service, timeout):
+    """Probes a task's standard gRPC health service: exit 0 if it is SERVING, else 1."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    with grpc.insecure_channel(address) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=timeout)
+        except grpc.RpcError as e:
+            click.echo(f"{address}: {e.code().name}: {e.details()}", err=True)
+            sys.exit(1)
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+    click.echo(f"{address}: {status}")
+    sys.exit(0 if response.status == health_pb2.HealthCheckResponse.SERVING else 1)
 
 
 @main.command()

@@ -59,8 +59,14 @@ CHANNEL_OPTIONS = [
     ("grpc.max_send_message_length", INT32_MAX), ("grpc.max_receive_message_length", INT32_MAX),
     ("grpc.max_reconnect_backoff_ms", 1000), ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.min_reconnect_backoff_ms", 100), ("grpc.enable_retries", 0),
+    # Keepalive pings find a peer that vanished mid-call (a dead host, a cut link) within ~3 s, so an
+    # in-flight step fails with UNAVAILABLE instead of waiting out its deadline.
+    ("grpc.keepalive_time_ms", 1000), ("grpc.keepalive_timeout_ms", 2000),
+    ("grpc.keepalive_permit_without_calls", 1), ("grpc.http2.max_pings_without_data", 0),
 ]
-CONTROL_TIMEOUT = 5.0      # seconds for RPCs that only touch bookkeeping
+SERVER_OPTIONS = [("grpc.http2.min_recv_ping_interval_without_data_ms", 500), ("grpc.http2.max_ping_strikes", 0),
+                  ("grpc.so_reuseport", 0)]
+CONTROL_TIMEOUT = 3.0      # seconds for RPCs that only touch bookkeeping: an unreachable task fails fast
 DEFAULT_STEP_TIMEOUT = 600.0  # seconds for a step's RPCs when the config gives no operation timeout
 STREAM_THRESHOLD = 4 << 20  # tensors above this many bytes are streamed in chunks
 CHUNK = 1 << 20
@@ -165,7 +171,7 @@ def worker_handler(worker):
 def make_server(bind, handlers, max_workers=64):
     """A started-later grpc.Server bound to `bind` ("host:port"); returns (server, bound port)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-                         handlers=handlers, options=CHANNEL_OPTIONS + [("grpc.so_reuseport", 0)])
+                         handlers=handlers, options=CHANNEL_OPTIONS + SERVER_OPTIONS)
     port = server.add_insecure_port(bind)
     if port == 0:
         raise errors.UnavailableError(None, None, f"Could not bind a gRPC server to {bind}")

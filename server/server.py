@@ -7,6 +7,8 @@ cache for RecvTensor pulls.
 import logging
 import threading
 
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
 from tfmini import errors
 from tfmini.protos import cluster_pb2, config_pb2
 from tfmini.server import grpc_transport as transport
@@ -105,6 +107,9 @@ def _port(address):
     return host, int(port)
 
 
+HEALTH_SERVICES = ("", "tensorflow.MasterService", "tensorflow.WorkerService")
+
+
 class Server:
     """tf.train.Server(server_or_cluster_def, job_name=None, task_index=None, protocol="grpc", config=None,
     start=True). `host` (tfmini's own) chooses the interface to bind; TF binds all of them."""
@@ -152,6 +157,9 @@ class Server:
         self.master = Master(self.cluster)
         self._grpc.add_generic_rpc_handlers((transport.master_handler(self.master),
                                              transport.worker_handler(self.worker)))
+        # The standard grpc.health.v1 service, for orchestrators (docker healthchecks: `tfmini-server health`).
+        self.health = health.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         self._started, self._stopped = False, threading.Event()
         if start:
             self.start()
@@ -171,6 +179,8 @@ class Server:
         if not self._started:
             self._grpc.start()
             self._started = True
+            for service in HEALTH_SERVICES:
+                self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
             log.info("task %s serving at %s (cluster: %s)", self.task_name, self.address,
                      self.cluster_spec.as_dict())
 
@@ -183,6 +193,8 @@ class Server:
         if self._stopped.is_set():
             return
         log.info("task %s stopping", self.task_name)
+        for service in HEALTH_SERVICES:
+            self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.worker.stop()
         self._grpc.stop(grace).wait()
         self.cluster.close()

@@ -53,6 +53,27 @@ def test_tf_config_and_sigterm_stops_cleanly():
             proc.kill()
 
 
+def _health(address):
+    return subprocess.run([sys.executable, "-m", "tfmini.server.cli", "health", "--address", address,
+                           "--timeout", "2"], capture_output=True, text=True, timeout=30)
+
+
+def test_health_subcommand_probes_the_grpc_health_service():
+    port, = free_ports(1)
+    address = f"127.0.0.1:{port}"
+    down = _health(address)
+    assert down.returncode == 1 and "UNAVAILABLE" in down.stderr + down.stdout
+    proc = _server(["--cluster", f"worker={address}", "--host", "127.0.0.1"])
+    try:
+        wait_serving(address)
+        up = _health(address)
+        assert up.returncode == 0 and "SERVING" in up.stdout
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    assert _health(address).returncode == 1
+
+
 def test_bad_arguments_are_usage_errors():
     proc = _server(["--cluster", "ps=a:1", "--cluster", "worker=b:2"])
     _, err = proc.communicate(timeout=30)
