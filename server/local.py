@@ -10,7 +10,7 @@ class LocalMaster:
     """The master interface the client Session uses, with no transport in between."""
 
     def __init__(self, config):
-        self.worker = Worker(LOCAL_TASK)
+        self.worker = Worker(LOCAL_TASK, device_count=dict(config.device_count) if config is not None else None)
         self.cluster = Cluster({LOCAL_TASK: self.worker}, LOCAL_TASK)
         self.master = Master(self.cluster)
         for name in ("create_session", "extend_session", "run_step", "close_session", "list_devices", "reset"):

@@ -35,12 +35,11 @@ class PartitionRun:
 
 
 class Plan:
-    __slots__ = ("parts", "fetch_keys", "partition_graphs")
+    __slots__ = ("parts", "fetch_keys")
 
-    def __init__(self, parts, fetch_keys, partition_graphs):
+    def __init__(self, parts, fetch_keys):
         self.parts = parts
         self.fetch_keys = fetch_keys  # rendezvous key of each requested fetch, in request order
-        self.partition_graphs = partition_graphs
 
 
 def _canonical_tensor(name):
@@ -111,6 +110,9 @@ class MasterSession:
                 nt.tensor.CopyFrom(feed[i].tensor)
             requests.append(r)
         options = request.options if request.HasField("options") else None
+        if options is not None and options.output_partition_graphs:
+            for r in requests:  # each worker reports its pieces, one per device, as TF's RunMetadata does
+                r.exec_opts.record_partition_graphs = True
         timeout = self._timeout(options.timeout_in_ms if options is not None else 0)
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
         response = master_pb2.RunStepResponse()
@@ -121,7 +123,7 @@ class MasterSession:
                 nt.name = name
                 nt.tensor.CopyFrom(by_key[k])
         if options is not None and options.output_partition_graphs:
-            response.metadata.partition_graphs.extend(plan.partition_graphs)
+            response.metadata.partition_graphs.extend(g for r in results for g in r.partition_graph)
         return response
 
     def _timeout(self, step_ms):
@@ -152,7 +154,7 @@ class MasterSession:
         parts = partition(self.nodes, order, devices, list(dict.fromkeys(feeds)), unique_fetches,
                           self.cluster.incarnation)
         feed_index = {f: i for i, f in enumerate(feeds)}
-        runs, key_of_fetch, graphs = [], {}, []
+        runs, key_of_fetch = [], {}
         for task, graph_def in parts.graphs.items():
             worker = self.cluster.worker(task)
             response = worker.register_graph(worker_pb2.RegisterGraphRequest(
@@ -161,8 +163,7 @@ class MasterSession:
                                      [(feed_index[name], k) for name, k in parts.feed_keys[task]],
                                      [k for _, k in parts.fetch_keys[task]]))
             key_of_fetch.update(parts.fetch_keys[task])
-            graphs.append(graph_def)
-        return Plan(runs, [key_of_fetch[f] for f in fetches], graphs)
+        return Plan(runs, [key_of_fetch[f] for f in fetches])
 
     def _require(self, name, what):
         if name not in self.nodes:

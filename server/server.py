@@ -150,7 +150,7 @@ class Server:
             spec._spec[job_name][self.task_index] = address = f"{addr_host}:{bound}"
         self.cluster_spec, self.address = spec, address
         timeout = transport.step_timeout(self.config)
-        self.worker = Worker(self.task_name)
+        self.worker = Worker(self.task_name, device_count=dict(self.config.device_count))
         self.worker_cache = transport.WorkerCache(spec.task_names(), self.task_name, self.worker, timeout)
         self.worker.worker_cache = self.worker_cache
         self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name)

@@ -39,7 +39,8 @@ class LocalDevice:
 
 
 class CopyCounter:
-    """How many arrays crossed between device types (e.g. ("GPU", "CPU") for device-to-host)."""
+    """Arrays received from another device, by (source device type, destination device type):
+    ("CPU", "GPU") and ("GPU", "CPU") are the host<->device copies."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -69,15 +70,17 @@ def discover(task_name, incarnation, device_count=None):
     return devices
 
 
-def to_device(value, device, counter=None):
-    """`value` as an array of `device`'s module, copying (and counting) only across device types."""
+def to_device(value, device, counter, source_device):
+    """`value`, received from `source_device`, as an array of `device`'s module; counted in `counter`."""
+    counter.add(DeviceSpec.from_string(source_device).device_type or "CPU", device.device_type)
     on_gpu = type(value).__module__.startswith("cupy")
     if device.device_type == "GPU" and not on_gpu:
-        if counter is not None:
-            counter.add("CPU", "GPU")
         return device.xp.asarray(value)
     if device.device_type != "GPU" and on_gpu:
-        if counter is not None:
-            counter.add("GPU", "CPU")
         return value.get()
     return value
+
+
+def to_host(value):
+    """`value` as a host (numpy) array: what leaves the task, to a client or a peer, lives in host memory."""
+    return value.get() if type(value).__module__.startswith("cupy") else value

@@ -13,8 +13,9 @@ import time
 import numpy as np
 
 from tfmini import errors, tensor_util
-from tfmini.device import DeviceSpec
-from tfmini.protos import device_attributes_pb2, named_tensor_pb2, worker_pb2
+from tfmini.protos import graph_pb2, worker_pb2
+from tfmini.server.partition import partition
+from tfmini.worker import devices
 from tfmini.worker.executor import ExecutionPlan
 from tfmini.worker.rendezvous import StepRendezvous, parse_key
 from tfmini.worker.resources import ResourceMgr
@@ -72,7 +73,7 @@ class WorkerSession:
 
 class Worker:
     def __init__(self, task_name="/job:localhost/replica:0/task:0", worker_cache=None,
-                 recv_timeout=DEFAULT_RECV_TIMEOUT):
+                 recv_timeout=DEFAULT_RECV_TIMEOUT, device_count=None):
         self.task_name = task_name
         self.incarnation = random.getrandbits(63) | 1
         self.resources = ResourceMgr()
@@ -85,11 +86,10 @@ class Worker:
         self._next_handle = 0
         self._pool = None
         self._stopping = None
-        spec = DeviceSpec.from_string(task_name)
-        spec.device_type, spec.device_index = "CPU", 0
-        self.devices = [device_attributes_pb2.DeviceAttributes(
-            name=spec.to_string(), device_type="CPU", memory_limit=_MEMORY_LIMIT, incarnation=self.incarnation,
-            physical_device_desc="numpy")]
+        # CPU:0.. (numpy) and GPU:0.. where CuPy sees CUDA devices; ConfigProto.device_count can change them.
+        self.local_devices = {d.name: d for d in devices.discover(task_name, self.incarnation, device_count)}
+        self.devices = [d.attributes for d in self.local_devices.values()]
+        self.copies = devices.CopyCounter()  # arrays moved between this task's devices, by (src, dst) type
 
     # -- sessions and graphs ----------------------------------------------
     def get_status(self, request):
@@ -115,12 +115,33 @@ class Worker:
 
     def register_graph(self, request):
         session = self._session(request.session_handle)
-        plan = ExecutionPlan(request.graph_def, session)
+        device_graphs = self._split_by_device(request.graph_def)
+        merged = device_graphs[0] if len(device_graphs) == 1 else _merge(device_graphs)
+        plan = ExecutionPlan(merged, session, devices=self.local_devices)
+        plan.device_graphs = device_graphs
         with self._lock:
             self._next_handle += 1
             handle = f"{self.incarnation:016x}-{self._next_handle}"
             self._graphs[handle] = (plan, session)
         return worker_pb2.RegisterGraphResponse(graph_handle=handle)
+
+    def _split_by_device(self, graph_def):
+        """This task's piece, split again per local device (TF's SplitByDevice), with _Send/_Recv pairs
+        wherever a tensor moves between devices: the host<->device copies are explicit."""
+        used = {n.device for n in graph_def.node}
+        if len(used) <= 1:
+            return [graph_def]
+        nodes = {n.name: n for n in graph_def.node}
+        for name, n in nodes.items():
+            if n.device not in self.local_devices:
+                raise errors.InvalidArgumentError(None, None, f"Node '{name}' is placed on {n.device or 'no device'}"
+                                                              f", which is not a device of {self.task_name}")
+        parts = partition(nodes, [n.name for n in graph_def.node], {k: n.device for k, n in nodes.items()}, [], [],
+                          lambda d: self.local_devices[d].attributes.incarnation, by_device=True)
+        graphs = list(parts.graphs.values())
+        for g in graphs:
+            g.versions.CopyFrom(graph_def.versions)
+        return graphs
 
     def deregister_graph(self, request):
         with self._lock:
@@ -165,6 +186,8 @@ class Worker:
         try:
             plan.run(step)
             response = worker_pb2.RunGraphResponse()
+            if request.HasField("exec_opts") and request.exec_opts.record_partition_graphs:
+                response.partition_graph.extend(plan.device_graphs)
             recv_key = request.recv_key
             if len(recv_key):
                 recv = response.recv
@@ -174,7 +197,7 @@ class Worker:
                         raise errors.InternalError(None, None, f"Step {step_id} produced no value for {key}")
                     nt = recv.add()
                     nt.name = key
-                    nt.tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+                    nt.tensor.CopyFrom(tensor_util.make_tensor_proto(devices.to_host(value)))
             return response
         except errors.OpError as e:
             rdv.abort(e)
@@ -209,14 +232,16 @@ class Worker:
     def recv_value(self, request, timeout=None):
         """The array a peer asks for with RecvTensor; waits for its _Send up to `timeout`."""
         send_device, incarnation, _, _ = parse_key(request.rendezvous_key)
-        if incarnation != self.incarnation and incarnation != 0:
+        device = self.local_devices.get(send_device)
+        expected = device.attributes.incarnation if device is not None else self.incarnation
+        if incarnation != expected and incarnation != 0:
             raise errors.AbortedError(None, None, f"RecvTensor expects a different device incarnation: "
-                                                  f"{incarnation} vs. {self.incarnation}. Your worker job "
+                                                  f"{incarnation} vs. {expected}. Your worker job "
                                                   f"(\"{self.task_name}\") was probably restarted. Check your "
                                                   f"worker job for the reason why it was restarted.")
         rdv = self._rendezvous(request.step_id)
         try:
-            return rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout)
+            return devices.to_host(rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout))
         finally:
             self._release(request.step_id, rdv)
 
@@ -250,3 +275,20 @@ class Worker:
                 self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="recvtensor")
             return self._pool
 
+
+def _merge(device_graphs):
+    """One graph of all the device pieces; each same-task _Recv runs after its _Send (one plan runs them all)."""
+    merged = graph_pb2.GraphDef()
+    merged.versions.CopyFrom(device_graphs[0].versions)
+    senders = {}
+    for g in device_graphs:
+        for n in g.node:
+            if n.op in ("_Send", "_HostSend") and not n.attr["client_terminated"].b:
+                senders[n.attr["tensor_name"].s] = n.name
+    for g in device_graphs:
+        for n in g.node:
+            node = merged.node.add()
+            node.CopyFrom(n)
+            if n.op in ("_Recv", "_HostRecv") and n.attr["tensor_name"].s in senders:
+                node.input.append("^" + senders[n.attr["tensor_name"].s])
+    return merged

@@ -5,6 +5,7 @@ there when the sender is in this task (or the client fed it), else pulls it
 from the sending task with RecvTensor.
 """
 from tfmini.device import DeviceSpec
+from tfmini.worker import devices
 from tfmini.worker.kernels import ANY_DEVICE, kernel
 from tfmini.worker.rendezvous import make_key
 
@@ -24,7 +25,15 @@ def _send(node):
 @kernel("_Recv", "_HostRecv", device_types=ANY_DEVICE)
 def _recv(node):
     key, step = rendezvous_key(node.attrs), node.env.current_step
-    send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
+    send_device = node.attrs["send_device"].decode()
+    send_task = DeviceSpec.from_string(send_device).task_name
     if node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
-        return lambda: step().recv_local(key)
-    return lambda: step().recv_remote(send_task, key)
+        receive = lambda: step().recv_local(key)  # noqa: E731
+    else:
+        receive = lambda: step().recv_remote(send_task, key)  # noqa: E731
+    worker = node.env.worker
+    here = worker.local_devices.get(node.device)
+    if here is None or send_device == node.device:
+        return receive
+    copies = worker.copies  # from another device: the one place an array moves to this device's memory
+    return lambda: devices.to_device(receive(), here, copies, send_device)
