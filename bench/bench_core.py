@@ -4,12 +4,11 @@ Run: .venv/bin/python bench/bench_core.py   (or /work/tfvenv/bin/python to time 
 Every figure is a median; numpy (called directly) and TensorFlow (when importable) are measured in the same run.
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
 import tfmini as tf
+from timing import median_seconds
 
 try:
     import tensorflow as real_tf
@@ -20,12 +19,7 @@ except ImportError:
 
 
 def median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_seconds(fn, repeat, warmup=0)
 
 
 def us(seconds):

@@ -9,7 +9,6 @@ import argparse
 import json
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import grpc
 
 import tfmini as tf
 import tfmini.train  # noqa: F401
+from timing import median_seconds
 
 train = sys.modules["tfmini.train"]
 MB64 = 16 << 20  # float32 elements
@@ -45,14 +45,7 @@ def wait_port(port, deadline_s=60):
 
 
 def median_ms(fn, n, warmup=20):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1e3
+    return median_seconds(fn, n, warmup) * 1e3
 
 
 ECHO_SERVER = """

@@ -4,24 +4,13 @@
 Medians of repeated runs; each figure beside the same graph on the CPU measured in the same run.
 """
 import argparse
-import statistics
 import sys
-import time
 
 import numpy as np
 
 import tfmini as tf
+from timing import median_seconds
 from tfmini.worker import devices
-
-
-def timed(fn, repeat):
-    fn()  # plans, caches and (on the GPU) kernel compilation
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def matmul_chain(device, n, length, repeat):
@@ -33,7 +22,7 @@ def matmul_chain(device, n, length, repeat):
                 x = tf.matmul(x, a)
             total = tf.reduce_sum(x)  # one scalar back: the chain stays on the device
         with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as sess:  # random ops: CPU only
-            return timed(lambda: sess.run(total), repeat)
+            return median_seconds(lambda: sess.run(total), repeat)
 
 
 def mlp_step(device, batch, repeat):
@@ -49,7 +38,7 @@ def mlp_step(device, batch, repeat):
             train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
         with tf.Session(config=tf.ConfigProto(allow_soft_placement=True)) as sess:
             sess.run(tf.global_variables_initializer())
-            return timed(lambda: sess.run(train, {x: data, y: labels}), repeat)
+            return median_seconds(lambda: sess.run(train, {x: data, y: labels}), repeat)
 
 
 def main():

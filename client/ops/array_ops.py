@@ -108,13 +108,18 @@ op_registry.register("Size", lambda op: [(op.get_attr("out_type"), TensorShape([
 op_registry.register("Rank", shape_fns.scalar_of(dtypes.int32))
 
 
+def _with_index_input(op_type, name, x, x_arg, index, index_arg, index_attr):
+    """`op_type` on a data tensor (attr `T`) and one integer tensor (attr `index_attr`), in TF's wrapper scope."""
+    graph = _graph_of([x, index])
+    with graph.as_default(), graph.name_scope(name or op_type) as scope:
+        x = convert_to_tensor(x, name=x_arg)
+        index = convert_to_tensor(index, name=index_arg)
+        attrs = {"T": x.dtype.base_dtype, index_attr: index.dtype.base_dtype}
+        return graph.create_op(op_type, [x, index], attrs, name=scope).outputs[0]
+
+
 def reshape(tensor, shape, name=None):
-    graph = _graph_of([tensor, shape])
-    with graph.as_default(), graph.name_scope(name or "Reshape") as scope:
-        x = convert_to_tensor(tensor, name="tensor")
-        s = convert_to_tensor(shape, name="shape")
-        return graph.create_op("Reshape", [x, s], {"T": x.dtype.base_dtype, "Tshape": s.dtype.base_dtype},
-                               name=scope).outputs[0]
+    return _with_index_input("Reshape", name, tensor, "tensor", shape, "shape", "Tshape")
 
 
 @op_registry.shape_fn("Reshape")
@@ -172,13 +177,7 @@ def _transpose_shape(op):
 
 
 def expand_dims(input, axis=None, name=None, dim=None):  # noqa: A002
-    axis = axis if axis is not None else dim
-    graph = _graph_of([input])
-    with graph.as_default(), graph.name_scope(name or "ExpandDims") as scope:
-        x = convert_to_tensor(input, name="input")
-        a = convert_to_tensor(axis, name="dim")
-        return graph.create_op("ExpandDims", [x, a], {"T": x.dtype.base_dtype, "Tdim": a.dtype.base_dtype},
-                               name=scope).outputs[0]
+    return _with_index_input("ExpandDims", name, input, "input", axis if axis is not None else dim, "dim", "Tdim")
 
 
 @op_registry.shape_fn("ExpandDims")
@@ -469,12 +468,7 @@ Tensor._override_operator("__getitem__", _getitem)
 
 
 def tile(input, multiples, name=None):  # noqa: A002
-    graph = _graph_of([input])
-    with graph.as_default(), graph.name_scope(name or "Tile") as scope:
-        x = convert_to_tensor(input, name="input")
-        m = convert_to_tensor(multiples, name="multiples")
-        return graph.create_op("Tile", [x, m], {"T": x.dtype.base_dtype, "Tmultiples": m.dtype.base_dtype},
-                               name=scope).outputs[0]
+    return _with_index_input("Tile", name, input, "input", multiples, "multiples", "Tmultiples")
 
 
 @op_registry.shape_fn("Tile")

@@ -25,22 +25,21 @@ def _random(op_type, shape, dtype, seed):
     return graph.create_op(op_type, [shape_t], attrs, name=op_type).outputs[0]
 
 
-def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    graph = get_default_graph()
-    with graph.name_scope(name or "random_normal") as scope:
-        mean_t = convert_to_tensor(mean, dtype=dtype, name="mean")
-        std_t = convert_to_tensor(stddev, dtype=dtype, name="stddev")
-        rnd = _random("RandomStandardNormal", shape, dtype, seed)
-        return math_ops.add(math_ops.multiply(rnd, std_t, name="mul"), mean_t, name=scope)
+def _normal(op_type, default_name):
+    """mean + stddev * `op_type`(shape): TF's random_normal / truncated_normal wrappers."""
+    def fn(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
+        graph = get_default_graph()
+        with graph.name_scope(name or default_name) as scope:
+            mean_t = convert_to_tensor(mean, dtype=dtype, name="mean")
+            std_t = convert_to_tensor(stddev, dtype=dtype, name="stddev")
+            rnd = _random(op_type, shape, dtype, seed)
+            return math_ops.add(math_ops.multiply(rnd, std_t, name="mul"), mean_t, name=scope)
+    fn.__name__ = default_name
+    return fn
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    graph = get_default_graph()
-    with graph.name_scope(name or "truncated_normal") as scope:
-        mean_t = convert_to_tensor(mean, dtype=dtype, name="mean")
-        std_t = convert_to_tensor(stddev, dtype=dtype, name="stddev")
-        rnd = _random("TruncatedNormal", shape, dtype, seed)
-        return math_ops.add(math_ops.multiply(rnd, std_t, name="mul"), mean_t, name=scope)
+random_normal = _normal("RandomStandardNormal", "random_normal")
+truncated_normal = _normal("TruncatedNormal", "truncated_normal")
 
 
 def random_uniform(shape, minval=0, maxval=None, dtype=dtypes.float32, seed=None, name=None):
