@@ -1,6 +1,7 @@
 """Core benchmarks: session overhead, per-op executor cost, first-run plan time, and no re-planning.
 
-Run: .venv/bin/python bench/bench_core.py   (or /work/tfvenv/bin/python to time TF 2.21 tf.compat.v1 beside us)
+Run: .venv/bin/python bench/bench_core.py
+     .venv-tf/bin/pip install -q -e . && .venv-tf/bin/python bench/bench_core.py   (TF 2.21 beside us)
 Every figure is a median; numpy (called directly) and TensorFlow (when importable) are measured in the same run.
 """
 import argparse

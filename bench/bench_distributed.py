@@ -3,7 +3,7 @@ tfmini-server processes on 127.0.0.1), beside a raw grpcio unary round trip and 
 same topology (when a TF interpreter is found), all measured in this run; then a 64 MB tensor ps -> worker and
 fetched to the client, in GB/s.
 
-    .venv/bin/python bench/bench_distributed.py [--steps 300] [--tf-python /work/tfvenv/bin/python]
+    .venv/bin/python bench/bench_distributed.py [--steps 300] [--tf-python .venv-tf/bin/python]
 """
 import argparse
 import json
@@ -181,7 +181,7 @@ def tf_numbers(python, n):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=300)
-    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", "/work/tfvenv/bin/python"))
+    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", ".venv-tf/bin/python"))
     args = ap.parse_args()
     rtt = raw_round_trip_ms(args.steps * 3)
     spec, procs = start_cluster(sys.executable)

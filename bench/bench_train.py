@@ -3,8 +3,7 @@ throughput (samples/s) on scikit-learn's digits, each beside TensorFlow 2.21 tf.
 (same graph, same batch) when TensorFlow is importable.
 
 Run: .venv/bin/python bench/bench_train.py            (tfmini only)
-     /work/tfvenv/bin/python bench/bench_train.py     (with TF beside it; tfmini installed there with
-                                                      `pip install -e /work/main --no-deps`)
+     .venv-tf/bin/pip install -q -e . && .venv-tf/bin/python bench/bench_train.py   (TF beside it)
 Goals: train_step <= 0.25 x TF's time; MLP samples/s >= TF's.
 """
 import argparse

@@ -402,14 +402,6 @@ def test_two_clients_train_one_mlp_against_shared_ps_variables(cluster):
 
 
 # -- a stock TensorFlow client against a tfmini cluster -------------------------------------------------------
-def _tf_python():
-    path = os.environ.get("TFMINI_TF_PYTHON") or "/work/tfvenv/bin/python"
-    if not os.path.exists(path):
-        return None
-    ok = subprocess.run([path, "-c", "import tensorflow"], capture_output=True, timeout=120).returncode == 0
-    return path if ok else None
-
-
 TF_CLIENT = """
 import json
 import sys
@@ -422,20 +414,32 @@ with tf.device('/job:ps/task:0'):
 y = tf.multiply(w, x, name='output')
 y_ = tf.constant(0.0, name='correct_value')
 loss = tf.pow(y - y_, 2, name='loss')
+optim = tf.train.GradientDescentOptimizer(learning_rate=0.025)
+grads_and_vars = optim.compute_gradients(loss)
+apply = optim.apply_gradients(grads_and_vars)
+train_step = tf.train.GradientDescentOptimizer(0.025).minimize(loss)
 with tf.Session(sys.argv[1]) as sess:
     sess.run(tf.global_variables_initializer())
-    print(json.dumps([float(v) for v in sess.run([x, w, y, y_, loss])]))
+    forward = [float(v) for v in sess.run([x, w, y, y_, loss])]
+    grad = float(sess.run(grads_and_vars[0][0]))
+    sess.run(apply)
+    after_apply = float(sess.run(w))
+    for _ in range(100):
+        sess.run(train_step)
+    print(json.dumps([forward, grad, after_apply, float(sess.run(y))]))
 """
 
 
-def test_stock_tensorflow_client_runs_the_seed_graph(cluster):
-    python = _tf_python()
-    if python is None:
-        pytest.skip("no TensorFlow interpreter (set TFMINI_TF_PYTHON to a python with tensorflow-cpu)")
-    out = subprocess.run([python, "-c", TF_CLIENT, cluster.target()], capture_output=True, text=True, timeout=240)
+def test_stock_tensorflow_client_runs_the_seed_graph(cluster, tf_python):
+    """TensorFlow's own Session, graph, gradients and optimizer, served by tfmini: the seed's numbers."""
+    out = subprocess.run([tf_python, "-c", TF_CLIENT, cluster.target()], capture_output=True, text=True,
+                         timeout=240)
     assert out.returncode == 0, out.stderr[-3000:]
-    got = json.loads(out.stdout.strip().splitlines()[-1])
-    assert got == run_seed("", None)[:5]
+    forward, grad, after_apply, final = json.loads(out.stdout.strip().splitlines()[-1])
+    assert forward == run_seed("", None)[:5]
+    assert np.float32(grad) == np.float32(1.6)
+    assert np.float32(after_apply) == np.float32(0.76)
+    assert np.float32(final) == np.float32(0.0044996012)
 
 
 # -- last, as it breaks the module's cluster: a killed worker ----------------------------------------------

@@ -4,11 +4,8 @@ The golden GraphDefs and values in tests/data/tf_graphs were written by TensorFl
 (tools/make_tf_goldens.py); the export test needs TensorFlow itself and skips without it.
 """
 import json
-import os
 import pathlib
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -103,17 +100,6 @@ def test_write_graph_round_trip(tmp_path):
             assert back == g.as_graph_def()
 
 
-def _tf_python():
-    candidate = os.environ.get("TFMINI_TF_PYTHON")
-    if candidate:
-        return candidate
-    try:
-        import tensorflow  # noqa: F401
-        return sys.executable
-    except ImportError:
-        return None
-
-
 _TF_SCRIPT = r"""
 import json, sys
 import numpy as np
@@ -130,10 +116,8 @@ print(json.dumps(out))
 """
 
 
-def test_tfmini_graph_runs_on_tensorflow(tmp_path):
-    python = _tf_python()
-    if python is None or not shutil.which(python) and not os.path.exists(python):
-        pytest.skip("TensorFlow is not installed here (set TFMINI_TF_PYTHON to an interpreter that has it)")
+def test_tfmini_graph_runs_on_tensorflow(tmp_path, tf_python):
+    python = tf_python
     with tf.Graph().as_default() as g:
         x = tf.constant([[1.0, 2.0], [3.0, 4.0]], name="x")
         w = tf.Variable([[0.5], [-1.0]], name="w")
