@@ -90,7 +90,8 @@ class MasterSession:
     # -- steps ---------------------------------------------------------------
     def run_step(self, request):
         feed, fetch, target = request.feed, request.fetch, request.target
-        key = (tuple([f.name for f in feed]) if len(feed) else (), tuple(fetch), tuple(target))
+        key = (tuple([f.name for f in feed]) if len(feed) else (), tuple(fetch) if len(fetch) else (),
+               tuple(target) if len(target) else ())
         plan = self._plans.get(key)
         if plan is None:
             with self._lock:
@@ -100,8 +101,7 @@ class MasterSession:
         step_id = new_step_id()
         requests = []
         for part in plan.parts:
-            r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id,
-                                           session_handle=self.handle)
+            r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id)
             if part.recv_keys:
                 r.recv_key.extend(part.recv_keys)
             for i, k in part.feeds:

@@ -197,6 +197,7 @@ class ExecutionPlan:
         self.remote_recvs = [n.remote_key for n in self._nodes if n.remote_key is not None]  # (task, key)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
+        self.has_sendrecv = any(n.op in _SENDRECV_OPS for n in self._nodes)
         self.dataflow = len(self.remote_recvs) > 1
         if self.dataflow:
             self._link(compiled, slot_of)

@@ -33,14 +33,13 @@ class StepRendezvous:
     so the condition variable is made on the first wait, not per step.
     """
 
-    __slots__ = ("_values", "_cond", "_error", "created")
+    __slots__ = ("_values", "_cond", "_error")
     _make_cond_lock = threading.Lock()
 
     def __init__(self):
         self._values = {}
         self._cond = None
         self._error = None
-        self.created = time.monotonic()
 
     def _notify(self):
         cond = self._cond

@@ -176,6 +176,9 @@ class Worker:
                                                   f"Possibly, this worker just restarted.")
         plan, session = entry
         step_id = request.step_id
+        if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
+            plan.run(None)
+            return worker_pb2.RunGraphResponse()
         # A partition that talks to no other task keeps its step to itself: nothing to register.
         rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
         send = request.send

@@ -23,6 +23,15 @@ def _apply(op_type, n_refs, grad_at=-1):
         def factory(node):
             xp = node.xp
 
+            if n_refs == 1:  # one variable, no slots (gradient descent): the short way
+                def fn(ref, *rest):
+                    var = ref.read()
+                    _check(op_type, var, rest[grad_at - 1] if grad_at >= 0 else rest[grad_at])
+                    new, = update(node, xp, var, *rest)
+                    ref.value = new if new.dtype == var.dtype else xp.asarray(new).astype(var.dtype)
+                    return ref
+                return fn
+
             def fn(*args):
                 refs, rest = args[:n_refs], args[n_refs:]
                 values = [r.read() for r in refs]
