@@ -156,29 +156,18 @@ class BaseSession:
     def _feeds(self, feed_dict):
         feeds = []
         for key, value in feed_dict.items():
-            try:
-                tensor = self._graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
-            except (TypeError, ValueError, KeyError) as e:
-                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
-            if not isinstance(tensor, Tensor):
-                raise TypeError(f"Cannot interpret feed_dict key as Tensor: {key!r}")
-            dtype = tensor.dtype.base_dtype
-            if isinstance(value, Tensor):
-                raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
-                                "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")
-            try:
-                array = np.asarray(value, dtype=dtype.as_numpy_dtype if dtype != dtypes.string else object)
-            except (TypeError, ValueError) as e:
-                raise ValueError(f"Cannot feed value {value!r} for Tensor '{tensor.name}' of dtype "
-                                 f"{dtype.name}: {e}") from None
-            if not tensor.shape.is_compatible_with(array.shape):
-                raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which "
-                                 f"has shape '{tensor.shape}'")
-            # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
-            exact = dtype if dtype in (dtypes.string, dtypes.bfloat16) else None
-            feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name,
-                                                            tensor=tensor_util.make_tensor_proto(array, exact)))
+            tensor = self._feed_key(key)
+            feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name, tensor=_feed_value(tensor, value)))
         return feeds
+
+    def _feed_key(self, key):
+        try:
+            tensor = self._graph.as_graph_element(key, allow_tensor=True, allow_operation=False)
+        except (TypeError, ValueError, KeyError) as e:
+            raise TypeError(f"Cannot interpret feed_dict key as Tensor: {e}") from None
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"Cannot interpret feed_dict key as Tensor: {key!r}")
+        return tensor
 
     def partial_run_setup(self, fetches, feeds=None):
         raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
@@ -191,11 +180,30 @@ class BaseSession:
         return list(resp.local_device) + list(resp.remote_device)
 
     def make_callable(self, fetches, feed_list=None, accept_options=False):
-        feed_list = list(feed_list or [])
+        """A function running `fetches` with positional feeds, through the master's MakeCallable/RunCallable:
+        the step signature is named once, each call sends only the feed values."""
+        if self._closed:
+            raise RuntimeError("Attempted to use a closed Session.")
+        plan = _FetchPlan(self._graph, fetches)
+        feed_tensors = [self._feed_key(f) for f in feed_list or []]
+        with self._lock:
+            self._extend_graph()
+        options = config_pb2.CallableOptions(feed=[t.name for t in feed_tensors], fetch=plan.fetch_names,
+                                             target=plan.targets)
+        handle = self._master.make_callable(master_pb2.MakeCallableRequest(session_handle=self._handle,
+                                                                           options=options)).handle
 
         def call(*args, **kwargs):
-            return self.run(fetches, dict(zip(feed_list, args)), options=kwargs.get("options"),
-                            run_metadata=kwargs.get("run_metadata"))
+            if len(args) != len(feed_tensors):
+                raise TypeError(f"Expected {len(feed_tensors)} feed values, got {len(args)}")
+            if self._closed:
+                raise RuntimeError("Attempted to use a closed Session.")
+            request = master_pb2.RunCallableRequest(session_handle=self._handle, handle=handle,
+                                                    feed=[_feed_value(t, v) for t, v in zip(feed_tensors, args)])
+            response = self._master.run_callable(request)
+            if kwargs.get("run_metadata") is not None:
+                kwargs["run_metadata"].CopyFrom(response.metadata)
+            return plan.rebuild([_to_numpy(t) for t in response.fetch])
         return call
 
     # -- lifetime -----------------------------------------------------------
@@ -238,6 +246,23 @@ class BaseSession:
             master.reset(master_pb2.ResetRequest(container=containers or []))
         finally:
             master.close()
+
+
+def _feed_value(tensor, value):
+    """The TensorProto fed to `tensor`: `value` converted to its dtype, its shape checked (TF's errors)."""
+    dtype = tensor.dtype.base_dtype
+    if isinstance(value, Tensor):
+        raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
+                        "Python scalars, strings, lists, numpy ndarrays, or TensorHandles.")
+    try:
+        array = np.asarray(value, dtype=dtype.as_numpy_dtype if dtype != dtypes.string else object)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Cannot feed value {value!r} for Tensor '{tensor.name}' of dtype {dtype.name}: {e}") from None
+    if not tensor.shape.is_compatible_with(array.shape):
+        raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which has shape "
+                         f"'{tensor.shape}'")
+    # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
+    return tensor_util.make_tensor_proto(array, dtype if dtype in (dtypes.string, dtypes.bfloat16) else None)
 
 
 def _to_numpy(proto):

@@ -39,6 +39,9 @@ MASTER_METHODS = [  # (rpc, request, response, method of the Master object)
     ("CloseSession", _m.CloseSessionRequest, _m.CloseSessionResponse, "close_session"),
     ("ListDevices", _m.ListDevicesRequest, _m.ListDevicesResponse, "list_devices"),
     ("Reset", _m.ResetRequest, _m.ResetResponse, "reset"),
+    ("MakeCallable", _m.MakeCallableRequest, _m.MakeCallableResponse, "make_callable"),
+    ("RunCallable", _m.RunCallableRequest, _m.RunCallableResponse, "run_callable"),
+    ("ReleaseCallable", _m.ReleaseCallableRequest, _m.ReleaseCallableResponse, "release_callable"),
 ]
 WORKER_METHODS = [
     ("GetStatus", _w.GetStatusRequest, _w.GetStatusResponse, "get_status"),
@@ -52,7 +55,7 @@ WORKER_METHODS = [
     ("RecvTensor", _w.RecvTensorRequest, _w.RecvTensorResponse, "recv_tensor"),
 ]
 STREAM_METHOD = "RecvTensorStream"
-STEP_RPCS = {"RunStep", "RunGraph", "RecvTensor", STREAM_METHOD}  # may take as long as a step
+STEP_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor", STREAM_METHOD}  # may take as long as a step
 
 INT32_MAX = 2**31 - 1
 CHANNEL_OPTIONS = [

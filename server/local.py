@@ -13,7 +13,8 @@ class LocalMaster:
         self.worker = Worker(LOCAL_TASK, device_count=dict(config.device_count) if config is not None else None)
         self.cluster = Cluster({LOCAL_TASK: self.worker}, LOCAL_TASK)
         self.master = Master(self.cluster)
-        for name in ("create_session", "extend_session", "run_step", "close_session", "list_devices", "reset"):
+        for name in ("create_session", "extend_session", "run_step", "close_session", "list_devices", "reset",
+                     "make_callable", "run_callable", "release_callable"):
             setattr(self, name, getattr(self.master, name))
 
     def close(self):

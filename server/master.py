@@ -53,6 +53,17 @@ class Master:
                 session.close()
             raise
 
+    def make_callable(self, request):
+        handle = self._session(request.session_handle).make_callable(request.options)
+        return master_pb2.MakeCallableResponse(handle=handle)
+
+    def run_callable(self, request):
+        return self._session(request.session_handle).run_callable(request)
+
+    def release_callable(self, request):
+        self._session(request.session_handle).release_callable(request.handle)
+        return master_pb2.ReleaseCallableResponse()
+
     def close_session(self, request):
         with self._lock:
             session = self._sessions.pop(request.session_handle, None)

@@ -56,6 +56,7 @@ class MasterSession:
         self.order = []
         self.version = 0
         self._plans = {}
+        self._callables, self._next_callable = {}, 0
         self._lock = threading.Lock()
 
     # -- graph ---------------------------------------------------------------
@@ -125,6 +126,39 @@ class MasterSession:
         if options is not None and options.output_partition_graphs:
             response.metadata.partition_graphs.extend(g for r in results for g in r.partition_graph)
         return response
+
+    # -- callables: a step signature named once, then run by handle with feeds in order -----------
+    def make_callable(self, options):
+        if len(options.tensor_connection):
+            raise errors.UnimplementedError(None, None, "CallableOptions.tensor_connection is not supported")
+        template = master_pb2.RunStepRequest(session_handle=self.handle, fetch=options.fetch, target=options.target)
+        for name in options.feed:
+            template.feed.add(name=name)
+        if options.HasField("run_options"):
+            template.options.CopyFrom(options.run_options)
+        with self._lock:
+            self._next_callable += 1
+            self._callables[self._next_callable] = template
+            return self._next_callable
+
+    def run_callable(self, request):
+        template = self._callables.get(request.handle)
+        if template is None:
+            raise errors.InvalidArgumentError(None, None, f"No such callable handle: {request.handle}")
+        if len(request.feed) != len(template.feed):
+            raise errors.InvalidArgumentError(None, None, f"Expected {len(template.feed)} feed tensors, but got "
+                                                          f"{len(request.feed)}")
+        step = master_pb2.RunStepRequest()
+        step.CopyFrom(template)
+        for named, tensor in zip(step.feed, request.feed):
+            named.tensor.CopyFrom(tensor)
+        response = self.run_step(step)
+        return master_pb2.RunCallableResponse(fetch=[t.tensor for t in response.tensor], metadata=response.metadata)
+
+    def release_callable(self, handle):
+        with self._lock:
+            if self._callables.pop(handle, None) is None:
+                raise errors.InvalidArgumentError(None, None, f"No such callable handle: {handle}")
 
     def _timeout(self, step_ms):
         ms = step_ms or self.config.operation_timeout_in_ms

@@ -421,6 +421,7 @@ train_step = tf.train.GradientDescentOptimizer(0.025).minimize(loss)
 with tf.Session(sys.argv[1]) as sess:
     sess.run(tf.global_variables_initializer())
     forward = [float(v) for v in sess.run([x, w, y, y_, loss])]
+    assert float(sess.make_callable(y)()) == forward[2]  # MakeCallable / RunCallable
     grad = float(sess.run(grads_and_vars[0][0]))
     sess.run(apply)
     after_apply = float(sess.run(w))
@@ -460,3 +461,15 @@ def test_killed_worker_gives_unavailable_naming_it_and_the_session_lives_on(clus
         assert time.monotonic() - start < 5
         assert "/job:worker/replica:0/task:1" in str(info.value) and cluster.spec["worker"][1] in str(info.value)
         assert sess.run(on_live) == 4.0  # steps that do not need the dead task still run
+
+
+def test_callables_over_grpc(cluster):
+    with tf.Graph().as_default():
+        a = tf.placeholder(tf.float32, [], name="a")
+        with tf.device("/job:ps/task:0"):
+            v = tf.Variable(2.0, name="v")
+        y = a * v
+        with tf.Session(cluster.target()) as sess:
+            sess.run(v.initializer)
+            call = sess.make_callable(y, [a])
+            assert call(3.0) == np.float32(6.0) and call(0.5) == np.float32(1.0)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tfmini as tf
+from tfmini.protos import master_pb2 as tf_master_pb2
 from tfmini.protos import graph_pb2, master_pb2
 
 
@@ -192,3 +193,25 @@ def test_results_are_writable_numpy_values():
         out[0] = 5.0
         assert sess.run(a)[0] == 1.0
         assert isinstance(sess.run(tf.constant(3)), np.int32)
+
+
+def test_make_callable_runs_by_handle_with_positional_feeds():
+    with tf.Graph().as_default():
+        a = tf.placeholder(tf.float32, [2], name="a")
+        b = tf.placeholder(tf.int32, [], name="b")
+        out = {"sum": tf.reduce_sum(a) * tf.cast(b, tf.float32), "a": a}
+        with tf.Session() as sess:
+            call = sess.make_callable(out, [a, "b:0"])
+            got = call([1.0, 2.0], 3)
+            assert got["sum"] == np.float32(9.0)
+            np.testing.assert_array_equal(got["a"], [1.0, 2.0])
+            assert call([0.5, 0.5], 2)["sum"] == np.float32(2.0)
+            with pytest.raises(ValueError, match="Cannot feed value of shape"):
+                call([1.0, 2.0, 3.0], 1)
+            with pytest.raises(TypeError, match="Expected 2 feed values"):
+                call([1.0, 2.0])
+            target = sess.make_callable(tf.no_op(name="nothing"))
+            assert target() is None
+            master = sess._master
+            with pytest.raises(tf.errors.InvalidArgumentError, match="No such callable"):
+                master.run_callable(tf_master_pb2.RunCallableRequest(session_handle=sess._handle, handle=999))
