@@ -272,8 +272,11 @@ def test_bad_graphs_get_clear_errors(cluster, nodes, fetch, error, match):
 def test_unknown_session_and_fetch_errors(cluster):
     x, w, y, y_, loss = seed_forward(cluster.spec)
     with tf.Session(cluster.target()) as sess:
-        with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized"):
-            sess.run(y)  # the ps's error, with its class, through two hops
+        for _ in range(3):  # the worker's pull of the value the ps failed to read must fail too, and fast
+            start = time.monotonic()
+            with pytest.raises(tf.errors.FailedPreconditionError, match="uninitialized"):
+                sess.run(y)  # the ps's error, with its class, through two hops
+            assert time.monotonic() - start < 10
         sess.run(tf.initialize_all_variables())
         assert np.isclose(sess.run(y), 0.8)  # the session is still usable
     master = connect_master(cluster.target(), None)
@@ -473,3 +476,17 @@ def test_callables_over_grpc(cluster):
             sess.run(v.initializer)
             call = sess.make_callable(y, [a])
             assert call(3.0) == np.float32(6.0) and call(0.5) == np.float32(1.0)
+
+
+def test_a_pull_that_comes_after_its_step_failed_fails_at_once():
+    from tfmini.protos import worker_pb2
+    from tfmini.worker.rendezvous import make_key
+    from tfmini.worker.worker import Worker
+    worker = Worker("/job:ps/replica:0/task:0")
+    device = worker.devices[0]
+    key = make_key(device.name, device.incarnation, "/job:worker/replica:0/task:0/device:CPU:0", "edge_1_w")
+    worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=7))  # the master aborted step 7
+    start = time.monotonic()
+    with pytest.raises(tf.errors.AbortedError, match="cleaned up"):
+        worker.recv_value(worker_pb2.RecvTensorRequest(step_id=7, rendezvous_key=key), timeout=30)
+    assert time.monotonic() - start < 1

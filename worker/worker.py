@@ -5,6 +5,7 @@ RecvTensor pulls out of each step's rendezvous, and owns the variables (the
 resource store), which outlive steps and sessions. The gRPC servicer and the
 in-process session both call these methods with the same protos.
 """
+import collections
 import concurrent.futures
 import random
 import threading
@@ -21,7 +22,7 @@ from tfmini.worker.rendezvous import StepRendezvous, parse_key
 from tfmini.worker.resources import ResourceMgr
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
-_MEMORY_LIMIT = 1 << 31
+_FAILED_STEPS_KEPT = 4096
 
 
 class Step:
@@ -83,6 +84,7 @@ class Worker:
         self._graphs = {}
         self._sessions = {}
         self._steps = {}
+        self._failed_steps = collections.OrderedDict()  # step id -> error, the most recent few
         self._next_handle = 0
         self._pool = None
         self._stopping = None
@@ -158,8 +160,18 @@ class Worker:
                 if self._stopping is not None:
                     raise self._stopping
                 entry = self._steps[step_id] = [StepRendezvous(), 0]
+                failed = self._failed_steps.get(step_id)
+                if failed is not None:  # a pull that comes after its step failed here fails at once
+                    entry[0].abort(failed)
             entry[1] += running
             return entry[0]
+
+    def _remember_failure(self, step_id, error):
+        """Keeps a failed step's error for a while, so late RecvTensor pulls of it fail fast, not at a deadline."""
+        with self._lock:
+            self._failed_steps[step_id] = error
+            while len(self._failed_steps) > _FAILED_STEPS_KEPT:
+                self._failed_steps.popitem(last=False)
 
     def _release(self, step_id, rdv, running=0):
         with self._lock:
@@ -204,6 +216,8 @@ class Worker:
             return response
         except errors.OpError as e:
             rdv.abort(e)
+            if not plan.local_only:
+                self._remember_failure(step_id, e)
             raise
         finally:
             session.set_step(None)
@@ -212,10 +226,12 @@ class Worker:
 
     def cleanup_graph(self, request):
         """Frees what a step left behind; a step still running is aborted."""
+        error = errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up")
+        self._remember_failure(request.step_id, error)
         with self._lock:
             entry = self._steps.pop(request.step_id, None)
         if entry is not None:
-            entry[0].abort(errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up"))
+            entry[0].abort(error)
         return worker_pb2.CleanupGraphResponse()
 
     def cleanup_all(self, request):
