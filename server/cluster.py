@@ -63,12 +63,8 @@ class Cluster:
             except errors.OpError:
                 self._abort(parts, step_id)
                 raise
-        with self._lock:
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rungraph")
         local = [i for i, p in enumerate(parts) if p.task == self.local_task]
-        futures = {i: self._pool.submit(p.worker.run_graph, requests[i], timeout) for i, p in enumerate(parts)
-                   if i not in local}
+        futures = {i: self._start(p.worker, requests[i], timeout) for i, p in enumerate(parts) if i not in local}
         results, first_error = [None] * len(parts), None
         try:
             for i in local:
@@ -90,6 +86,16 @@ class Cluster:
         if first_error is not None:
             raise first_error
         return results
+
+    def _start(self, worker, request, timeout):
+        """RunGraph in flight: a gRPC stub's own future, or a pool thread for a worker called directly."""
+        start = getattr(worker.run_graph, "start", None)
+        if start is not None:
+            return start(request, timeout)
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rungraph")
+        return self._pool.submit(worker.run_graph, request, timeout)
 
     def _abort(self, parts, step_id):
         for p in parts:

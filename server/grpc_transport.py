@@ -215,11 +215,32 @@ class Stub:
                 return call(request, timeout=timeout or default, wait_for_ready=False)
             except grpc.RpcError as e:
                 raise _translate(e, rpc, self.peer) from None
+
+        def start(request, timeout=None):
+            """The call in flight, without a thread of ours: `.result(timeout)` gives its response."""
+            RPC_COUNTS[rpc] += 1
+            return _Pending(call.future(request, timeout=timeout or default, wait_for_ready=False), rpc, self.peer)
         method.__name__ = rpc
+        method.start = start
         return method
 
     def close(self):
         self.channel.close()
+
+
+class _Pending:
+    """A call in flight; `result()` returns its response or raises the tf.errors class it ended with."""
+
+    def __init__(self, future, rpc, peer):
+        self._future, self._rpc, self._peer = future, rpc, peer
+
+    def result(self, timeout=None):
+        try:
+            return self._future.result(timeout)
+        except grpc.FutureTimeoutError:
+            raise errors.DeadlineExceededError(None, None, f"{self._rpc} to {self._peer} took too long") from None
+        except grpc.RpcError as e:
+            raise _translate(e, self._rpc, self._peer) from None
 
 
 class WorkerStub(Stub):
