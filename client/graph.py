@@ -133,13 +133,18 @@ class Operation:
     @property
     def node_def(self):
         if self._node_def is None:
-            nd = node_def_pb2.NodeDef(name=self._name, op=self._type, device=self._device)
-            nd.input.extend(_input_name(t) for t in self._inputs)
-            nd.input.extend("^" + c._name for c in self._control_inputs)
-            for key in sorted(self._attrs):  # sorted, as TensorFlow prints them
-                nd.attr[key].CopyFrom(self._attrs[key])
-            self._node_def = nd
+            self._node_def = self._fill(node_def_pb2.NodeDef())
         return self._node_def
+
+    def _fill(self, nd):
+        """Writes this op into the NodeDef `nd` (a graph's node list is filled in place, not copied)."""
+        nd.name, nd.op = self._name, self._type
+        if self._device:
+            nd.device = self._device
+        nd.input.extend([_input_name(t) for t in self._inputs] + ["^" + c._name for c in self._control_inputs])
+        for key in sorted(self._attrs):  # sorted, as TensorFlow prints them
+            nd.attr[key].CopyFrom(self._attrs[key])
+        return nd
 
     def get_attr(self, name):
         if name not in self._attrs:
@@ -337,8 +342,7 @@ class Graph:
         gd = graph_pb2.GraphDef()
         gd.versions.producer = GRAPH_DEF_PRODUCER
         for op in self._ops[from_version or 0:]:
-            nd = gd.node.add()
-            nd.CopyFrom(op.node_def)
+            nd = op._fill(gd.node.add())
             if add_shapes and op._outputs:
                 nd.attr["_output_shapes"].CopyFrom(attr_lib.to_attr([t.shape for t in op._outputs]))
         return gd

@@ -258,11 +258,18 @@ def _feed_value(tensor, value):
         array = np.asarray(value, dtype=dtype.as_numpy_dtype if dtype != dtypes.string else object)
     except (TypeError, ValueError) as e:
         raise ValueError(f"Cannot feed value {value!r} for Tensor '{tensor.name}' of dtype {dtype.name}: {e}") from None
-    if not tensor.shape.is_compatible_with(array.shape):
+    if not _fits(tensor.shape.dims, array.shape):
         raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which has shape "
                          f"'{tensor.shape}'")
     # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
     return tensor_util.make_tensor_proto(array, dtype if dtype in (dtypes.string, dtypes.bfloat16) else None)
+
+
+def _fits(dims, shape):
+    """Whether a static shape (dims, None = unknown) admits `shape`: TensorShape's test, without the objects."""
+    if dims is None:
+        return True
+    return len(dims) == len(shape) and all(d is None or d == n for d, n in zip(dims, shape))
 
 
 def _to_numpy(proto):

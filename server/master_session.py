@@ -9,7 +9,7 @@ import random
 import threading
 
 from tfmini import errors
-from tfmini.protos import master_pb2, named_tensor_pb2, node_def_pb2, worker_pb2
+from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server.partition import partition
 from tfmini.server.placement import place
 from tfmini.server.prune import input_source, prune
@@ -53,6 +53,7 @@ class MasterSession:
     def __init__(self, handle, config, cluster):
         self.handle, self.config, self.cluster = handle, config, cluster
         self.nodes = {}
+        self.edges = {}  # name -> [(source node, output index or -1 for a control input)]
         self.order = []
         self.version = 0
         self._plans = {}
@@ -74,16 +75,16 @@ class MasterSession:
                     raise errors.InvalidArgumentError(None, None, f"Duplicate node name in graph: '{node.name}'")
                 kernels.lookup(node.op, node.name)  # NotFoundError for an op type tfmini does not run
                 added[node.name] = node
+            edges = {}
             for name, node in added.items():
-                for inp in node.input:
-                    src = input_source(inp)[0]
+                edges[name] = sources = [input_source(inp) for inp in node.input]
+                for inp, (src, _) in zip(node.input, sources):
                     if src not in self.nodes and src not in added:
                         raise errors.InvalidArgumentError(None, None, f"Node '{name}': unknown input node '{inp}'")
-            for name, node in added.items():
-                copy = node_def_pb2.NodeDef()
-                copy.CopyFrom(node)
-                self.nodes[name] = copy
-                self.order.append(name)
+            # The request's own messages are kept (no copy); their inputs, parsed once, serve every plan.
+            self.nodes.update(added)
+            self.edges.update(edges)
+            self.order.extend(added)
             if current_version is not None:
                 self.version += 1
             return self.version
@@ -177,7 +178,7 @@ class MasterSession:
             self._require(t, "Target")
         # A fetch that is also fed comes straight from its feed: its node need not run.
         roots = [input_source(f)[0] for f in fetches if input_source(f) not in feed_pairs] + list(targets)
-        needed = prune(self.nodes, feed_pairs, roots)
+        needed = prune(self.edges, feed_pairs, roots)
         order = [n for n in self.order if n in needed]
         devices = place(self.nodes, needed | {n for n, _ in feed_pairs}, self.cluster.device_names(),
                         self.cluster.default_device, self.config.allow_soft_placement, kernels.device_types)
@@ -186,7 +187,7 @@ class MasterSession:
                 log.info("%s: (%s): %s", name, self.nodes[name].op, devices[name])
         unique_fetches = list(dict.fromkeys(fetches))
         parts = partition(self.nodes, order, devices, list(dict.fromkeys(feeds)), unique_fetches,
-                          self.cluster.incarnation)
+                          self.cluster.incarnation, edges=self.edges)
         feed_index = {f: i for i, f in enumerate(feeds)}
         runs, key_of_fetch = [], {}
         for task, graph_def in parts.graphs.items():

@@ -49,14 +49,17 @@ def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnati
     return node
 
 
-def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device=False):
+def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device=False, edges=None):
     """Splits the nodes named in `order` (a list, graph order) by task, or by device with `by_device`.
 
     `placement` maps every node name (fed ones included) to its device;
     `feeds` and `fetches` are tensor names ("node:i"); `incarnation_of(device)`
     gives the device incarnation used in rendezvous keys. The master splits by
     task (new nodes get `_S<n>`); a worker splits its piece again by device (`_G<n>`).
+    `edges` (name -> parsed inputs), when the caller has them, saves parsing the inputs again.
     """
+    if edges is None:
+        edges = {name: [input_source(i) for i in nodes[name].input] for name in order}
     out = Partitioning()
     task_of_device = {d: d if by_device else DeviceSpec.from_string(d).task_name for d in set(placement.values())}
     suffix = "_G" if by_device else "_S"
@@ -126,7 +129,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
 
     # A NoOp nothing consumes only marks "run after these"; its step ends after every partition's
     # RunGraph anyway, so control edges into it from other tasks need no transfer.
-    consumed = {input_source(i)[0] for n in order for i in nodes[n].input}
+    consumed = {src for n in order for src, _ in edges[n]}
     consumed.update(input_source(f)[0] for f in fetches)
 
     for name in order:
@@ -136,8 +139,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
         node.device = placement[name]
         del node.input[:]
         my_task = task(name)
-        for inp in original.input:
-            src, idx = input_source(inp)
+        for inp, (src, idx) in zip(original.input, edges[name]):
             if idx >= 0 and (src, idx) in feed_set:
                 node.input.append(feed_input(src, idx, node.device))
             elif task(src) != my_task:

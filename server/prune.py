@@ -15,22 +15,22 @@ def input_source(name):
     return parse_tensor_name(name)
 
 
-def prune(nodes, feeds, roots):
+def prune(edges, feeds, roots):
     """Names of the nodes reachable backwards from `roots`, not crossing fed tensors.
 
-    `nodes` maps name -> NodeDef; `feeds` is a set of (node, index) pairs.
+    `edges` maps each node name to its parsed inputs [(source, index)] (index -1: a control input);
+    `feeds` is a set of (node, index) pairs.
     """
     needed, stack = set(), list(roots)
     while stack:
         name = stack.pop()
         if name in needed:
             continue
-        node = nodes.get(name)
-        if node is None:
+        sources = edges.get(name)
+        if sources is None:
             raise errors.InvalidArgumentError(None, None, f"Node '{name}' is referenced but not in the graph")
         needed.add(name)
-        for inp in node.input:
-            src = input_source(inp)
+        for src in sources:
             if src[1] >= 0 and src in feeds:
                 continue
             if src[0] not in needed:

@@ -101,9 +101,10 @@ def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
         return True
     if not data_inputs or control_inputs or op in _SENDRECV_OPS or k.produces_ref or k.ref_inputs:
         return False
-    if not op_registry.is_registered(op) or op_registry.lookup(op).stateful:
-        return False
-    return all(is_constant(src, idx) for src, idx in data_inputs)
+    for src, idx in data_inputs:  # the cheap test first: most nodes have a non-constant input
+        if not is_constant(src, idx):
+            return False
+    return op_registry.is_registered(op) and not op_registry.lookup(op).stateful
 
 
 class _Node:
