@@ -74,7 +74,7 @@ def to_device(value, device, counter, source_device):
     """`value`, received from `source_device`, as an array of `device`'s module; counted in `counter`."""
     counter.add(DeviceSpec.from_string(source_device).device_type or "CPU", device.device_type)
     on_gpu = type(value).__module__.startswith("cupy")
-    if device.device_type == "GPU" and not on_gpu:
+    if device.device_type == "GPU" and not on_gpu and value.dtype != np.int32:  # int32 stays on the host, as TF
         return device.xp.asarray(value)
     if device.device_type != "GPU" and on_gpu:
         return value.get()

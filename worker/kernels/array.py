@@ -9,7 +9,7 @@ from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 @kernel("Const", device_types=ANY_DEVICE)
 def _const(node):
     value = tensor_util.make_ndarray(node.attrs["value"])  # a numpy scalar when 0-d: cheaper math
-    if node.xp is not np:
+    if node.xp is not np and value.dtype != np.int32:  # int32 (shapes, axes) stays in host memory, as in TF
         value = node.xp.asarray(value)
     return lambda: value
 
@@ -41,7 +41,7 @@ def _fill(node):
         dims = [int(d) for d in np.reshape(dims, [-1])]
         if any(d < 0 for d in dims):
             raise errors.InvalidArgumentError(None, None, f"Fill dimensions must be >= 0, got {dims}")
-        return xp.full(dims, value, dtype=np.asarray(value).dtype)
+        return xp.full(dims, value, dtype=value.dtype)
     return fn
 
 
@@ -186,7 +186,7 @@ def _one_hot(node):
         if depth < 0:
             raise errors.InvalidArgumentError(None, None, f"depth must be non-negative, got: {depth}")
         hot = xp.asarray(indices)[..., None] == xp.arange(depth)
-        out = xp.where(hot, on, off).astype(np.asarray(on).dtype)
+        out = xp.where(hot, on, off).astype(on.dtype)
         return out if axis == -1 else xp.moveaxis(out, -1, axis)
     return fn
 
