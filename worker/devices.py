@@ -5,7 +5,6 @@ once. Moving an array between device types (`to_device`) is the one place a
 host<->device copy happens, and it is counted.
 """
 import collections
-import logging
 import threading
 
 import numpy as np
@@ -13,7 +12,6 @@ import numpy as np
 from tfmini.device import DeviceSpec
 from tfmini.protos import device_attributes_pb2
 
-log = logging.getLogger("tfmini.worker")
 _HOST_MEMORY = 1 << 31
 
 

@@ -110,12 +110,12 @@ def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
 class _Node:
     """One compiled node: kernel function, input slots (and which to read through a ref), output slots."""
 
-    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote_key", "pending", "consumers")
+    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "pending", "consumers")
 
     def __init__(self, name, op, fn, ins, deref, outs, forward):
         self.name, self.op, self.fn, self.ins, self.deref, self.outs = name, op, fn, ins, deref, outs
         self.forward = forward
-        self.remote_key = None          # set on _Recvs that pull from a peer
+        self.remote = None          # (sending task, key) on _Recvs that pull from a peer
         self.pending, self.consumers = 0, []
 
     def call(self, vals):
@@ -189,13 +189,13 @@ class ExecutionPlan:
             if op in _RECV_OPS and not node.attrs.get("client_terminated", False):
                 send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
                 if send_task != task_name:
-                    entry.remote_key = (send_task, rendezvous_key(node.attrs))
+                    entry.remote = (send_task, rendezvous_key(node.attrs))
             compiled.append((entry, controls, data))
         self._nodes = [c[0] for c in compiled]
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
         self._current = None
-        self.remote_recvs = [n.remote_key for n in self._nodes if n.remote_key is not None]  # (task, key)
+        self.remote_recvs = [n.remote for n in self._nodes if n.remote is not None]  # (task, key)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
         self.has_sendrecv = any(n.op in _SENDRECV_OPS for n in self._nodes)
@@ -312,8 +312,8 @@ class ExecutionPlan:
                     done += 1
                 continue
             node = ready.pop()
-            if node.remote_key is not None:
-                waiting[pulls[node.remote_key]] = node
+            if node.remote is not None:
+                waiting[pulls[node.remote]] = node
                 continue
             try:
                 out = node.call(vals)

@@ -88,7 +88,3 @@ class StepRendezvous:
 
     def empty(self):
         return not self._values
-
-    @property
-    def aborted(self):
-        return self._error is not None

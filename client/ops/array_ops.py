@@ -7,7 +7,7 @@ from tfmini import dtypes, op_registry
 from tfmini.graph import Tensor, _graph_of, get_default_graph
 from tfmini.ops import shape_fns
 from tfmini.ops.core import constant, constant_shape, constant_value, convert_to_tensor, make_output
-from tfmini.tensor_shape import TensorShape, as_shape
+from tfmini.tensor_shape import TensorShape
 
 
 def placeholder(dtype, shape=None, name=None):
@@ -533,6 +533,3 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001 -
                    ((start, "start"), (limit, "limit"), (delta, "delta"))]
         return graph.create_op("Range", tensors, {"Tidx": inferred}, name=scope).outputs[0]
 
-
-def broadcast_shape_static(a, b):
-    return shape_fns.broadcast_shapes(as_shape(a), as_shape(b))
