@@ -29,7 +29,7 @@ def global_norm(t_list, name=None):
     """sqrt(sum of squares of every element of every tensor in t_list); None entries are skipped."""
     if not isinstance(t_list, (list, tuple)):
         raise TypeError("t_list should be a sequence")
-    with get_default_graph().name_scope(name or "global_norm") as scope:
+    with get_default_graph().name_scope(name or "global_norm"):
         values = [convert_to_tensor(t) for t in t_list if t is not None]
         if not values:
             raise ValueError("global_norm needs at least one tensor")
