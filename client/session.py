@@ -87,6 +87,7 @@ class BaseSession:
         self._target = target.encode() if isinstance(target, str) else target
         self._config = config or config_pb2.ConfigProto()
         self._master = _connect(target, self._config)
+        self._pull_bytes = getattr(self._master, "PULL_FETCH_BYTES", 0)  # a remote master leaves large fetches
         self._handle = None
         self._sent_ops = 0
         self._graph_version = 0
@@ -129,17 +130,28 @@ class BaseSession:
             request = plan.request  # the same fetches again: the master only reads it
             if request is None:
                 request = plan.request = master_pb2.RunStepRequest(
-                    session_handle=self._handle, fetch=plan.fetch_names, target=plan.targets)
+                    session_handle=self._handle, fetch=plan.fetch_names, target=plan.targets,
+                    tfmini_pull_fetch_bytes=self._pull_bytes)
         else:
             request = master_pb2.RunStepRequest(session_handle=self._handle, feed=feeds, fetch=plan.fetch_names,
-                                                target=plan.targets)
+                                                target=plan.targets, tfmini_pull_fetch_bytes=self._pull_bytes)
             if options is not None:
                 request.options.CopyFrom(options)
         response = self._master.run_step(request)
         if run_metadata is not None:
             run_metadata.CopyFrom(response.metadata)
-        values = [_to_numpy(t.tensor) for t in response.tensor]
-        return plan.rebuild(values)
+        return plan.rebuild(self._values([t.tensor for t in response.tensor], response.tfmini_pull))
+
+    def _values(self, protos, pulls):
+        """Fetched arrays: from the response's tensors, or pulled from their task when the master left them
+        there (large ones, see MasterStub.pull); a tensor fetched twice is pulled once."""
+        pulled, by_key = {}, {}
+        for p in pulls:
+            key = (p.task, p.step_id, p.rendezvous_key)
+            if key not in by_key:
+                by_key[key] = self._master.pull(p)
+            pulled[p.index] = by_key[key]
+        return [pulled[i] if i in pulled else _to_numpy(t) for i, t in enumerate(protos)]
 
     def _fetch_plan(self, fetches):
         """The _FetchPlan of `fetches`, kept for hashable fetches (a tensor, an op, a name, a tuple)."""
@@ -199,11 +211,12 @@ class BaseSession:
             if self._closed:
                 raise RuntimeError("Attempted to use a closed Session.")
             request = master_pb2.RunCallableRequest(session_handle=self._handle, handle=handle,
-                                                    feed=[_feed_value(t, v) for t, v in zip(feed_tensors, args)])
+                                                    feed=[_feed_value(t, v) for t, v in zip(feed_tensors, args)],
+                                                    tfmini_pull_fetch_bytes=self._pull_bytes)
             response = self._master.run_callable(request)
             if kwargs.get("run_metadata") is not None:
                 kwargs["run_metadata"].CopyFrom(response.metadata)
-            return plan.rebuild([_to_numpy(t) for t in response.fetch])
+            return plan.rebuild(self._values(response.fetch, response.tfmini_pull))
         return call
 
     # -- lifetime -----------------------------------------------------------

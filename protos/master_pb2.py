@@ -30,7 +30,7 @@ from tfmini.protos import named_tensor_pb2 as tfmini_dot_protos_dot_named__tenso
 from tfmini.protos import tensor_pb2 as tfmini_dot_protos_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/master.proto\x12\x06tfmini\x1a\x1atfmini/protos/config.proto\x1a%tfmini/protos/device_attributes.proto\x1a\x1ftfmini/protos/error_codes.proto\x1a\x19tfmini/protos/graph.proto\x1a tfmini/protos/named_tensor.proto\x1a\x1atfmini/protos/tensor.proto\"p\n\x14\x43reateSessionRequest\x12#\n\tgraph_def\x18\x01 \x01(\x0b\x32\x10.tfmini.GraphDef\x12#\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x13.tfmini.ConfigProto\x12\x0e\n\x06target\x18\x03 \x01(\t\"F\n\x15\x43reateSessionResponse\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x15\n\rgraph_version\x18\x02 \x01(\x03\"r\n\x14\x45xtendSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12#\n\tgraph_def\x18\x02 \x01(\x0b\x32\x10.tfmini.GraphDef\x12\x1d\n\x15\x63urrent_graph_version\x18\x03 \x01(\x03\"2\n\x15\x45xtendSessionResponse\x12\x19\n\x11new_graph_version\x18\x04 \x01(\x03\"\xeb\x01\n\x0eRunStepRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12&\n\x04\x66\x65\x65\x64\x18\x02 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12\r\n\x05\x66\x65tch\x18\x03 \x03(\t\x12\x0e\n\x06target\x18\x04 \x03(\t\x12#\n\x07options\x18\x05 \x01(\x0b\x32\x12.tfmini.RunOptions\x12\x1a\n\x12partial_run_handle\x18\x06 \x01(\t\x12%\n\x1dstore_errors_in_response_body\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\x03\"\xa3\x01\n\x0fRunStepResponse\x12(\n\x06tensor\x18\x01 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.tfmini.RunMetadata\x12!\n\x0bstatus_code\x18\x03 \x01(\x0e\x32\x0c.tfmini.Code\x12\x1c\n\x14status_error_message\x18\x04 \x01(\t\"q\n\x16PartialRunSetupRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x03(\t\x12\r\n\x05\x66\x65tch\x18\x03 \x03(\t\x12\x0e\n\x06target\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\x03\"5\n\x17PartialRunSetupResponse\x12\x1a\n\x12partial_run_handle\x18\x01 \x01(\t\"-\n\x13\x43loseSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"\x16\n\x14\x43loseSessionResponse\"9\n\x0cResetRequest\x12\x11\n\tcontainer\x18\x01 \x03(\t\x12\x16\n\x0e\x64\x65vice_filters\x18\x02 \x03(\t\"\x0f\n\rResetResponse\",\n\x12ListDevicesRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"v\n\x13ListDevicesResponse\x12.\n\x0clocal_device\x18\x01 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\x12/\n\rremote_device\x18\x02 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\"k\n\x13MakeCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.tfmini.CallableOptions\x12\x12\n\nrequest_id\x18\x03 \x01(\x03\"&\n\x14MakeCallableResponse\x12\x0e\n\x06handle\x18\x01 \x01(\x03\"s\n\x12RunCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\x03\x12!\n\x04\x66\x65\x65\x64\x18\x03 \x03(\x0b\x32\x13.tfmini.TensorProto\x12\x12\n\nrequest_id\x18\x04 \x01(\x03\"`\n\x13RunCallableResponse\x12\"\n\x05\x66\x65tch\x18\x01 \x03(\x0b\x32\x13.tfmini.TensorProto\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.tfmini.RunMetadata\"@\n\x16ReleaseCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\x03\"\x19\n\x17ReleaseCallableResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/master.proto\x12\x06tfmini\x1a\x1atfmini/protos/config.proto\x1a%tfmini/protos/device_attributes.proto\x1a\x1ftfmini/protos/error_codes.proto\x1a\x19tfmini/protos/graph.proto\x1a tfmini/protos/named_tensor.proto\x1a\x1atfmini/protos/tensor.proto\"p\n\x14\x43reateSessionRequest\x12#\n\tgraph_def\x18\x01 \x01(\x0b\x32\x10.tfmini.GraphDef\x12#\n\x06\x63onfig\x18\x02 \x01(\x0b\x32\x13.tfmini.ConfigProto\x12\x0e\n\x06target\x18\x03 \x01(\t\"F\n\x15\x43reateSessionResponse\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x15\n\rgraph_version\x18\x02 \x01(\x03\"r\n\x14\x45xtendSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12#\n\tgraph_def\x18\x02 \x01(\x0b\x32\x10.tfmini.GraphDef\x12\x1d\n\x15\x63urrent_graph_version\x18\x03 \x01(\x03\"2\n\x15\x45xtendSessionResponse\x12\x19\n\x11new_graph_version\x18\x04 \x01(\x03\"\x8d\x02\n\x0eRunStepRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12&\n\x04\x66\x65\x65\x64\x18\x02 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12\r\n\x05\x66\x65tch\x18\x03 \x03(\t\x12\x0e\n\x06target\x18\x04 \x03(\t\x12#\n\x07options\x18\x05 \x01(\x0b\x32\x12.tfmini.RunOptions\x12\x1a\n\x12partial_run_handle\x18\x06 \x01(\t\x12%\n\x1dstore_errors_in_response_body\x18\x07 \x01(\x08\x12\x12\n\nrequest_id\x18\x08 \x01(\x03\x12 \n\x17tfmini_pull_fetch_bytes\x18\xe9\x07 \x01(\x03\"\xd1\x01\n\x0fRunStepResponse\x12(\n\x06tensor\x18\x01 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.tfmini.RunMetadata\x12!\n\x0bstatus_code\x18\x03 \x01(\x0e\x32\x0c.tfmini.Code\x12\x1c\n\x14status_error_message\x18\x04 \x01(\t\x12,\n\x0btfmini_pull\x18\xe9\x07 \x03(\x0b\x32\x16.tfmini.TensorLocation\"g\n\x0eTensorLocation\x12\r\n\x05index\x18\x01 \x01(\x05\x12\x0c\n\x04task\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x03 \x01(\t\x12\x0f\n\x07step_id\x18\x04 \x01(\x03\x12\x16\n\x0erendezvous_key\x18\x05 \x01(\t\"q\n\x16PartialRunSetupRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0c\n\x04\x66\x65\x65\x64\x18\x02 \x03(\t\x12\r\n\x05\x66\x65tch\x18\x03 \x03(\t\x12\x0e\n\x06target\x18\x04 \x03(\t\x12\x12\n\nrequest_id\x18\x05 \x01(\x03\"5\n\x17PartialRunSetupResponse\x12\x1a\n\x12partial_run_handle\x18\x01 \x01(\t\"-\n\x13\x43loseSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"\x16\n\x14\x43loseSessionResponse\"9\n\x0cResetRequest\x12\x11\n\tcontainer\x18\x01 \x03(\t\x12\x16\n\x0e\x64\x65vice_filters\x18\x02 \x03(\t\"\x0f\n\rResetResponse\",\n\x12ListDevicesRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"v\n\x13ListDevicesResponse\x12.\n\x0clocal_device\x18\x01 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\x12/\n\rremote_device\x18\x02 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\"k\n\x13MakeCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12(\n\x07options\x18\x02 \x01(\x0b\x32\x17.tfmini.CallableOptions\x12\x12\n\nrequest_id\x18\x03 \x01(\x03\"&\n\x14MakeCallableResponse\x12\x0e\n\x06handle\x18\x01 \x01(\x03\"\x95\x01\n\x12RunCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\x03\x12!\n\x04\x66\x65\x65\x64\x18\x03 \x03(\x0b\x32\x13.tfmini.TensorProto\x12\x12\n\nrequest_id\x18\x04 \x01(\x03\x12 \n\x17tfmini_pull_fetch_bytes\x18\xe9\x07 \x01(\x03\"\x8e\x01\n\x13RunCallableResponse\x12\"\n\x05\x66\x65tch\x18\x01 \x03(\x0b\x32\x13.tfmini.TensorProto\x12%\n\x08metadata\x18\x02 \x01(\x0b\x32\x13.tfmini.RunMetadata\x12,\n\x0btfmini_pull\x18\xe9\x07 \x03(\x0b\x32\x16.tfmini.TensorLocation\"@\n\x16ReleaseCallableRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\x03\"\x19\n\x17ReleaseCallableResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -46,35 +46,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTENDSESSIONRESPONSE']._serialized_start=529
   _globals['_EXTENDSESSIONRESPONSE']._serialized_end=579
   _globals['_RUNSTEPREQUEST']._serialized_start=582
-  _globals['_RUNSTEPREQUEST']._serialized_end=817
-  _globals['_RUNSTEPRESPONSE']._serialized_start=820
-  _globals['_RUNSTEPRESPONSE']._serialized_end=983
-  _globals['_PARTIALRUNSETUPREQUEST']._serialized_start=985
-  _globals['_PARTIALRUNSETUPREQUEST']._serialized_end=1098
-  _globals['_PARTIALRUNSETUPRESPONSE']._serialized_start=1100
-  _globals['_PARTIALRUNSETUPRESPONSE']._serialized_end=1153
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=1155
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=1200
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=1202
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=1224
-  _globals['_RESETREQUEST']._serialized_start=1226
-  _globals['_RESETREQUEST']._serialized_end=1283
-  _globals['_RESETRESPONSE']._serialized_start=1285
-  _globals['_RESETRESPONSE']._serialized_end=1300
-  _globals['_LISTDEVICESREQUEST']._serialized_start=1302
-  _globals['_LISTDEVICESREQUEST']._serialized_end=1346
-  _globals['_LISTDEVICESRESPONSE']._serialized_start=1348
-  _globals['_LISTDEVICESRESPONSE']._serialized_end=1466
-  _globals['_MAKECALLABLEREQUEST']._serialized_start=1468
-  _globals['_MAKECALLABLEREQUEST']._serialized_end=1575
-  _globals['_MAKECALLABLERESPONSE']._serialized_start=1577
-  _globals['_MAKECALLABLERESPONSE']._serialized_end=1615
-  _globals['_RUNCALLABLEREQUEST']._serialized_start=1617
-  _globals['_RUNCALLABLEREQUEST']._serialized_end=1732
-  _globals['_RUNCALLABLERESPONSE']._serialized_start=1734
-  _globals['_RUNCALLABLERESPONSE']._serialized_end=1830
-  _globals['_RELEASECALLABLEREQUEST']._serialized_start=1832
-  _globals['_RELEASECALLABLEREQUEST']._serialized_end=1896
-  _globals['_RELEASECALLABLERESPONSE']._serialized_start=1898
-  _globals['_RELEASECALLABLERESPONSE']._serialized_end=1923
+  _globals['_RUNSTEPREQUEST']._serialized_end=851
+  _globals['_RUNSTEPRESPONSE']._serialized_start=854
+  _globals['_RUNSTEPRESPONSE']._serialized_end=1063
+  _globals['_TENSORLOCATION']._serialized_start=1065
+  _globals['_TENSORLOCATION']._serialized_end=1168
+  _globals['_PARTIALRUNSETUPREQUEST']._serialized_start=1170
+  _globals['_PARTIALRUNSETUPREQUEST']._serialized_end=1283
+  _globals['_PARTIALRUNSETUPRESPONSE']._serialized_start=1285
+  _globals['_PARTIALRUNSETUPRESPONSE']._serialized_end=1338
+  _globals['_CLOSESESSIONREQUEST']._serialized_start=1340
+  _globals['_CLOSESESSIONREQUEST']._serialized_end=1385
+  _globals['_CLOSESESSIONRESPONSE']._serialized_start=1387
+  _globals['_CLOSESESSIONRESPONSE']._serialized_end=1409
+  _globals['_RESETREQUEST']._serialized_start=1411
+  _globals['_RESETREQUEST']._serialized_end=1468
+  _globals['_RESETRESPONSE']._serialized_start=1470
+  _globals['_RESETRESPONSE']._serialized_end=1485
+  _globals['_LISTDEVICESREQUEST']._serialized_start=1487
+  _globals['_LISTDEVICESREQUEST']._serialized_end=1531
+  _globals['_LISTDEVICESRESPONSE']._serialized_start=1533
+  _globals['_LISTDEVICESRESPONSE']._serialized_end=1651
+  _globals['_MAKECALLABLEREQUEST']._serialized_start=1653
+  _globals['_MAKECALLABLEREQUEST']._serialized_end=1760
+  _globals['_MAKECALLABLERESPONSE']._serialized_start=1762
+  _globals['_MAKECALLABLERESPONSE']._serialized_end=1800
+  _globals['_RUNCALLABLEREQUEST']._serialized_start=1803
+  _globals['_RUNCALLABLEREQUEST']._serialized_end=1952
+  _globals['_RUNCALLABLERESPONSE']._serialized_start=1955
+  _globals['_RUNCALLABLERESPONSE']._serialized_end=2097
+  _globals['_RELEASECALLABLEREQUEST']._serialized_start=2099
+  _globals['_RELEASECALLABLEREQUEST']._serialized_end=2163
+  _globals['_RELEASECALLABLERESPONSE']._serialized_start=2165
+  _globals['_RELEASECALLABLERESPONSE']._serialized_end=2190
 # @@protoc_insertion_point(module_scope)

@@ -259,6 +259,11 @@ class WorkerStub(Stub):
         response = self.recv_tensor(request, timeout)
         if response.transport_options.type_url != STREAMED:
             return tensor_util.make_ndarray(response.tensor)
+        return self.stream_array(step_id, key, timeout)
+
+    def stream_array(self, step_id, key, timeout=None):
+        """Tensor `key` of step `step_id` by RecvTensorStream: raw chunks into one preallocated array."""
+        request = worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key)
         RPC_COUNTS[STREAM_METHOD] += 1
         try:
             messages = self._stream(request, timeout=timeout or self.step_timeout, wait_for_ready=False)
@@ -288,10 +293,23 @@ class WorkerStub(Stub):
 
 
 class MasterStub(Stub):
-    """A remote master: what client.Session needs (create_session ... reset, close)."""
+    """A remote master: what client.Session needs (create_session ... reset, close), and `pull`, which
+    streams a large fetch straight from the task that made it (the master only says where it is)."""
+
+    PULL_FETCH_BYTES = STREAM_THRESHOLD  # fetches above this are pulled, not carried by RunStep
 
     def __init__(self, address, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         super().__init__(address, MASTER_SERVICE, MASTER_METHODS, f"master at {address}", step_timeout_s)
+        self._workers = WorkerCache({}, step_timeout_s=step_timeout_s)
+
+    def pull(self, location):
+        """The array at a TensorLocation of a RunStep/RunCallable response."""
+        worker = self._workers.get(location.task, location.address)
+        return worker.stream_array(location.step_id, location.rendezvous_key)
+
+    def close(self):
+        self._workers.close()
+        super().close()
 
 
 class WorkerCache:
@@ -303,7 +321,8 @@ class WorkerCache:
         self._stubs, self._lock = {}, threading.Lock()
         self._timeout = step_timeout_s
 
-    def get(self, task):
+    def get(self, task, address=None):
+        """The worker of `task`; `address` adds a task this cache did not know (a client learns them late)."""
         if task == self._local_task:
             return self._local
         stub = self._stubs.get(task)
@@ -311,9 +330,10 @@ class WorkerCache:
             with self._lock:
                 stub = self._stubs.get(task)
                 if stub is None:
-                    if task not in self.addresses:
+                    address = address or self.addresses.get(task)
+                    if address is None:
                         raise errors.InvalidArgumentError(None, None, f"No worker known for task {task}")
-                    stub = self._stubs[task] = WorkerStub(self.addresses[task], task, self._timeout)
+                    stub = self._stubs[task] = WorkerStub(address, task, self._timeout)
         return stub
 
     def close(self):

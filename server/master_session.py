@@ -101,11 +101,13 @@ class MasterSession:
                 if plan is None:
                     plan = self._plans[key] = self._build_plan(*key)
         step_id = new_step_id()
+        pull_bytes = request.tfmini_pull_fetch_bytes if self.cluster.addresses else 0
         requests = []
         for part in plan.parts:
             r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id)
             if part.recv_keys:
                 r.recv_key.extend(part.recv_keys)
+                r.tfmini_park_recv_bytes = pull_bytes
             for i, k in part.feeds:
                 nt = r.send.add()
                 nt.name = k
@@ -120,10 +122,15 @@ class MasterSession:
         response = master_pb2.RunStepResponse()
         if plan.fetch_keys:
             by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
-            for name, k in zip(fetch, plan.fetch_keys):
+            parked = {k: part.task for part, r in zip(plan.parts, results) for k in r.tfmini_parked}
+            for i, (name, k) in enumerate(zip(fetch, plan.fetch_keys)):
                 nt = response.tensor.add()
                 nt.name = name
-                nt.tensor.CopyFrom(by_key[k])
+                if k in parked:  # large: the client streams it straight from the task that made it
+                    response.tfmini_pull.add(index=i, task=parked[k], address=self.cluster.addresses[parked[k]],
+                                             step_id=step_id, rendezvous_key=k)
+                else:
+                    nt.tensor.CopyFrom(by_key[k])
         if options is not None and options.output_partition_graphs:
             response.metadata.partition_graphs.extend(g for r in results for g in r.partition_graph)
         return response
@@ -151,10 +158,12 @@ class MasterSession:
                                                           f"{len(request.feed)}")
         step = master_pb2.RunStepRequest()
         step.CopyFrom(template)
+        step.tfmini_pull_fetch_bytes = request.tfmini_pull_fetch_bytes
         for named, tensor in zip(step.feed, request.feed):
             named.tensor.CopyFrom(tensor)
         response = self.run_step(step)
-        return master_pb2.RunCallableResponse(fetch=[t.tensor for t in response.tensor], metadata=response.metadata)
+        return master_pb2.RunCallableResponse(fetch=[t.tensor for t in response.tensor], metadata=response.metadata,
+                                              tfmini_pull=response.tfmini_pull)
 
     def release_callable(self, handle):
         with self._lock:

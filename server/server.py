@@ -153,7 +153,8 @@ class Server:
         self.worker = Worker(self.task_name, device_count=dict(self.config.device_count))
         self.worker_cache = transport.WorkerCache(spec.task_names(), self.task_name, self.worker, timeout)
         self.worker.worker_cache = self.worker_cache
-        self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name)
+        self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name,
+                               spec.task_names())
         self.master = Master(self.cluster)
         self._grpc.add_generic_rpc_handlers((transport.master_handler(self.master),
                                              transport.worker_handler(self.worker)))

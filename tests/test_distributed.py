@@ -207,12 +207,46 @@ def test_a_256mb_tensor_crosses_between_tasks_intact(cluster):
     assert a == b and err == 0.0 and last == (n - 1) * 0.5
 
 
-def test_fetch_of_a_large_tensor_to_the_client(cluster):
+def test_large_fetches_are_streamed_to_the_client_from_their_task(cluster):
+    n = 4 << 20  # float32: 16 MB, over the 4 MB a RunStep carries
     with tf.device("/job:ps"):
-        big = tf.cast(tf.range(4 << 20), tf.float32)
-    with tf.Session(cluster.target()) as sess:
-        got = sess.run(big)
-    np.testing.assert_array_equal(got, np.arange(4 << 20, dtype=np.float32))
+        big = tf.cast(tf.range(n), tf.float32)
+        small = tf.reduce_sum(big[:3])
+    with tf.device("/job:worker/task:1"):
+        doubled = big * 2.0
+    expected = np.arange(n, dtype=np.float32)
+    with tf.Session(cluster.target("worker", 0)) as sess:
+        transport.RPC_COUNTS.clear()
+        got, again, s, d = sess.run([big, big, small, doubled])
+        assert transport.RPC_COUNTS[transport.STREAM_METHOD] == 2, transport.RPC_COUNTS  # big once, doubled
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(again, expected)
+        np.testing.assert_array_equal(d, expected * 2)
+        assert s == 3.0
+        got[0] = -1.0  # results are the caller's to write into
+        np.testing.assert_array_equal(sess.make_callable(big)(), expected)
+        assert transport.RPC_COUNTS[transport.STREAM_METHOD] == 3
+
+
+def test_a_fetch_left_on_an_unreachable_task_fails_naming_it():
+    port, = free_ports(1)
+    master = connect_master(f"grpc://127.0.0.1:{port}")
+    where = master_pb2.TensorLocation(task="/job:ps/replica:0/task:0", address=f"127.0.0.1:{port}", step_id=1,
+                                      rendezvous_key="k")
+    start = time.monotonic()
+    with pytest.raises(tf.errors.UnavailableError, match=f"/job:ps/replica:0/task:0 at 127.0.0.1:{port}"):
+        master.pull(where)
+    assert time.monotonic() - start < 5
+    master.close()
+
+
+def test_a_parked_value_nobody_pulls_is_dropped():
+    from tfmini.worker.worker import Worker
+    worker = Worker("/job:ps/replica:0/task:0", recv_timeout=0.2)
+    worker.park(7, "k", np.zeros(3))
+    assert not worker._rendezvous(7).empty()
+    time.sleep(0.5)
+    assert 7 not in worker._steps
 
 
 # -- bad input: clear errors, and the server keeps serving -------------------------------------------------
@@ -318,6 +352,24 @@ def test_train_step_needs_at_most_four_rpcs(inproc):
     # Everything this process sends: client -> master, master -> ps, worker <-> ps pulls.
     assert sum(counts.values()) <= 4 * 10, counts
     assert counts.get("RunStep") == 10 and counts.get("RunGraph") == 10, counts
+
+
+def test_pulls_run_ahead_yet_each_recv_still_converts_to_its_device(inproc):
+    """Two receives from a peer: the pulls start together (dataflow order), and each value still goes
+    through its _Recv kernel, the one place an array is moved to the receiving device (and counted)."""
+    spec, servers = inproc
+    with tf.device("/job:ps/task:0"):
+        a, b = tf.constant([1.0, 2.0]) * 2.0, tf.constant([3.0, 4.0]) * 1.0
+    with tf.device("/job:worker/task:0"):
+        c = a + b
+    worker = servers[1].worker
+    with tf.Session(servers[1].target) as sess:
+        np.testing.assert_array_equal(sess.run(c), [5.0, 8.0])
+        plans = [plan for plan, _ in worker._graphs.values() if len(plan.remote_recvs) == 2]
+        assert plans and plans[0].dataflow
+        before = worker.copies.counts[("CPU", "CPU")]
+        np.testing.assert_array_equal(sess.run(c), [5.0, 8.0])
+        assert worker.copies.counts[("CPU", "CPU")] == before + 2
 
 
 def test_server_basics(inproc):
@@ -430,6 +482,9 @@ with tf.Session(sys.argv[1]) as sess:
     after_apply = float(sess.run(w))
     for _ in range(100):
         sess.run(train_step)
+    with tf.device('/job:ps/task:0'):
+        big = tf.range(4 << 20, dtype=tf.float32)  # 16 MB: a TF client gets it inside RunStep, as always
+    assert (sess.run(big) == [float(i) for i in range(4 << 20)]).all()
     print(json.dumps([forward, grad, after_apply, float(sess.run(y))]))
 """
 

@@ -296,7 +296,7 @@ class ExecutionPlan:
         vals = dict(self._constants)
         pending = {n: n.pending for n in self._nodes}
         ready = [n for n in self._nodes if not n.pending]
-        waiting = {}  # future -> recv node
+        waiting, pulled = {}, set()  # future -> recv node; recv nodes whose pull has arrived
         pulls = step.start_pulls(self.remote_recvs)
         done = 0
         while done < len(self._nodes):
@@ -305,14 +305,13 @@ class ExecutionPlan:
                                                      return_when=concurrent.futures.FIRST_COMPLETED)
                 if not arrived:
                     raise errors.DeadlineExceededError(None, None, "Timed out waiting for tensors from peers")
-                for future in arrived:
+                for future in arrived:  # their kernels now find the value at once (Step.recv_remote)
                     node = waiting.pop(future)
-                    vals[node.outs[0]] = future.result()
-                    ready.extend(self._finish(node, pending))
-                    done += 1
+                    pulled.add(node)
+                    ready.append(node)
                 continue
             node = ready.pop()
-            if node.remote is not None:
+            if node.remote is not None and node not in pulled:
                 waiting[pulls[node.remote]] = node
                 continue
             try:

@@ -28,10 +28,11 @@ _FAILED_STEPS_KEPT = 4096
 class Step:
     """One step of one partition: its id, its rendezvous, and how to pull from peers."""
 
-    __slots__ = ("step_id", "rendezvous", "session")
+    __slots__ = ("step_id", "rendezvous", "session", "pulls")
 
     def __init__(self, step_id, rendezvous, session):
         self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
+        self.pulls = None  # {(task, key): future} when the executor started the pulls ahead
 
     def recv_local(self, key):
         value = self.rendezvous.take(key)
@@ -40,13 +41,18 @@ class Step:
         return value
 
     def recv_remote(self, task, key):
+        if self.pulls is not None and (task, key) in self.pulls:
+            return self.pulls[task, key].result()
         return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout)
 
     def start_pulls(self, remote):
-        """Starts pulling every (task, key) at once; returns {(task, key): future}."""
+        """Starts pulling every (task, key) at once; returns {(task, key): future}. The _Recv kernels
+        then take their value from these futures (recv_remote), so each still converts to its device."""
         worker, timeout = self.session.worker, self.session.recv_timeout
         pool = worker.pull_pool()
-        return {(task, key): pool.submit(worker.pull, task, self.step_id, key, timeout) for task, key in remote}
+        self.pulls = {(task, key): pool.submit(worker.pull, task, self.step_id, key, timeout)
+                      for task, key in remote}
+        return self.pulls
 
 
 class WorkerSession:
@@ -205,11 +211,15 @@ class Worker:
                 response.partition_graph.extend(plan.device_graphs)
             recv_key = request.recv_key
             if len(recv_key):
-                recv = response.recv
+                recv, park_bytes = response.recv, request.tfmini_park_recv_bytes
                 for key in recv_key:
                     value = rdv.take(key)
                     if value is None:
                         raise errors.InternalError(None, None, f"Step {step_id} produced no value for {key}")
+                    if park_bytes and getattr(value, "nbytes", 0) > park_bytes and value.dtype != object:
+                        self.park(step_id, key, value)  # the client streams it from here
+                        response.tfmini_parked.append(key)
+                        continue
                     nt = recv.add()
                     nt.name = key
                     nt.tensor.CopyFrom(tensor_util.make_tensor_proto(devices.to_host(value)))
@@ -265,9 +275,17 @@ class Worker:
             self._release(request.step_id, rdv)
 
     def park(self, step_id, key, value):
-        """Puts a value taken by recv_value back, for a second pull (the streamed RecvTensor)."""
+        """Leaves `value` in the step's rendezvous for a later pull (a streamed RecvTensor, a client's
+        fetch). A value nobody pulls is dropped after the receive timeout, so an abandoned pull leaks nothing."""
         rdv = self._rendezvous(step_id)
         rdv.send(key, value)
+        timer = threading.Timer(self.recv_timeout, self._expire, (step_id, rdv, key))
+        timer.daemon = True
+        timer.start()
+
+    def _expire(self, step_id, rdv, key):
+        if rdv.take(key) is not None:
+            self._release(step_id, rdv)
 
     def recv_tensor(self, request, timeout=None):
         value = self.recv_value(request, timeout)
