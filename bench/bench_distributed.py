@@ -3,6 +3,10 @@ tfmini-server processes on 127.0.0.1), beside a raw grpcio unary round trip and 
 same topology (when a TF interpreter is found), all measured in this run; then a 64 MB tensor ps -> worker and
 fetched to the client, in GB/s.
 
+Two topologies for the step: a client process of its own talking to worker0's master (the issue's), and
+between-graph replication's usual script, where the client process is worker0 itself (tf.train.Server, then
+Session(server.target): the master is called in-process, by TF and by tfmini).
+
     .venv/bin/python bench/bench_distributed.py [--steps 300] [--tf-python .venv-tf/bin/python]
 """
 import argparse
@@ -17,6 +21,7 @@ import grpc
 
 import tfmini as tf
 import tfmini.train  # noqa: F401
+from tfmini.server.server import ClusterSpec, Server
 from timing import median_seconds
 
 train = sys.modules["tfmini.train"]
@@ -71,19 +76,20 @@ def raw_round_trip_ms(n):
         proc.kill()
 
 
-def start_cluster(python, server_script=None):
+def start_cluster(python, server_script=None, jobs=("ps", "worker")):
+    """A ps and a worker task; the processes of `jobs` are started (the others are the caller's)."""
     ports = free_ports(2)
     spec = {"ps": [f"127.0.0.1:{ports[0]}"], "worker": [f"127.0.0.1:{ports[1]}"]}
     procs = []
-    for job in ("ps", "worker"):
+    for job in jobs:
         if server_script is None:
             cmd = [python, "-m", "tfmini.server.cli", "--cluster", json.dumps(spec), "--job", job, "--task", "0",
                    "--host", "127.0.0.1", "--log-level", "warning"]
         else:
             cmd = [python, "-c", server_script, json.dumps(spec), job]
         procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    for p in ports:
-        wait_port(p)
+    for job in jobs:
+        wait_port(int(spec[job][0].rpartition(":")[2]))
     return spec, procs
 
 
@@ -97,7 +103,7 @@ def stop(procs):
             p.kill()
 
 
-def tfmini_step_ms(spec, n):
+def tfmini_step_ms(spec, n, target=None):
     with tf.Graph().as_default():
         with tf.device(train.replica_device_setter(cluster=spec)):
             x = tf.constant(1.0, name="input")
@@ -105,9 +111,20 @@ def tfmini_step_ms(spec, n):
             y = tf.mul(w, x, name="output")
             loss = tf.pow(y - tf.constant(0.0), 2, name="loss")
             step = train.GradientDescentOptimizer(0.025).minimize(loss)
-        with tf.Session(f"grpc://{spec['worker'][0]}") as sess:
+        with tf.Session(target or f"grpc://{spec['worker'][0]}") as sess:
             sess.run(tf.initialize_all_variables())
             return median_ms(lambda: sess.run(step), n)
+
+
+def tfmini_in_worker_step_ms(n):
+    """The step from a client process that is itself worker0."""
+    spec, procs = start_cluster(sys.executable, jobs=("ps",))
+    server = Server(ClusterSpec(spec), "worker", 0, host="127.0.0.1")
+    try:
+        return tfmini_step_ms(spec, n, server.target)
+    finally:
+        server.stop()
+        stop(procs)
 
 
 def tfmini_bandwidth(spec, n=5):
@@ -137,7 +154,12 @@ import json, statistics, sys, time
 import tensorflow as tf
 tf.compat.v1.disable_v2_behavior()
 t1 = tf.compat.v1
-spec, n = json.loads(sys.argv[1]), int(sys.argv[2])
+spec, n, in_worker = json.loads(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+if in_worker:  # this process is worker0: Session(server.target) uses its master in-process
+    server = tf.distribute.Server(tf.train.ClusterSpec(spec), job_name="worker", task_index=0)
+    target = server.target
+else:
+    target = "grpc://" + spec["worker"][0]
 with t1.device(t1.train.replica_device_setter(cluster=spec)):
     x = t1.constant(1.0, name="input")
     w = t1.Variable(0.8, name="weight")
@@ -155,9 +177,12 @@ def med(fn, k, warm):
     for _ in range(k):
         t = time.perf_counter(); fn(); ts.append(time.perf_counter() - t)
     return statistics.median(ts) * 1e3
-with t1.Session("grpc://" + spec["worker"][0]) as sess:
+with t1.Session(target) as sess:
     sess.run(t1.global_variables_initializer())
     ms = med(lambda: sess.run(step), n, 20)
+    if in_worker:
+        print(json.dumps([ms]))
+        sys.exit(0)
     gb = (16 << 20) * 4 / 1e9
     bw_w = gb / (med(lambda: sess.run(on_worker.op), 5, 2) / 1e3)
     bw_c = gb / (med(lambda: sess.run(big_read), 5, 2) / 1e3)
@@ -165,11 +190,11 @@ print(json.dumps([ms, bw_w, bw_c]))
 """
 
 
-def tf_numbers(python, n):
-    spec, procs = start_cluster(python, TF_SERVER)
+def tf_numbers(python, n, in_worker=False):
+    spec, procs = start_cluster(python, TF_SERVER, jobs=("ps",) if in_worker else ("ps", "worker"))
     try:
-        out = subprocess.run([python, "-c", TF_CLIENT, json.dumps(spec), str(n)], capture_output=True, text=True,
-                             timeout=600)
+        out = subprocess.run([python, "-c", TF_CLIENT, json.dumps(spec), str(n), "1" if in_worker else "0"],
+                             capture_output=True, text=True, timeout=600)
         if out.returncode != 0:
             print("TensorFlow run failed:", out.stderr[-2000:], file=sys.stderr)
             return None
@@ -190,12 +215,17 @@ def main():
         bw_worker, bw_client = tfmini_bandwidth(spec)
     finally:
         stop(procs)
-    tf_result = tf_numbers(args.tf_python, args.steps) if os.path.exists(args.tf_python) else None
+    in_worker = tfmini_in_worker_step_ms(args.steps)
+    has_tf = os.path.exists(args.tf_python)
+    tf_result = tf_numbers(args.tf_python, args.steps) if has_tf else None
+    tf_in_worker = tf_numbers(args.tf_python, args.steps, in_worker=True) if has_tf else None
     print(f"raw grpcio unary round trip   {rtt:8.3f} ms")
-    print(f"tfmini seed train_step        {step:8.3f} ms   = {step / rtt:.2f} round trips (goal <= 2.5)")
-    if tf_result:
-        print(f"TensorFlow seed train_step    {tf_result[0]:8.3f} ms   tfmini/TF = {step / tf_result[0]:.2f} "
-              f"(goal <= 0.5)")
+    for label, ours, theirs in (("client -> worker0's master", step, tf_result),
+                                ("client is worker0         ", in_worker, tf_in_worker)):
+        line = f"seed train_step, {label}: tfmini {ours:6.3f} ms = {ours / rtt:.2f} round trips (goal <= 2.5)"
+        if theirs:
+            line += f"; TF {theirs[0]:6.3f} ms, tfmini/TF = {ours / theirs[0]:.2f} (goal <= 0.5)"
+        print(line)
     print(f"tfmini 64 MB ps -> worker     {bw_worker:8.2f} GB/s (goal >= 1)")
     print(f"tfmini 64 MB ps -> client     {bw_client:8.2f} GB/s (goal >= 0.8)")
     if tf_result:

@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tfmini import errors
 from tfmini.protos import cluster_pb2, config_pb2
 from tfmini.server import grpc_transport as transport
+from tfmini.server import local
 from tfmini.server.cluster import Cluster
 from tfmini.server.master import Master
 from tfmini.worker.worker import Worker
@@ -180,6 +181,7 @@ class Server:
         if not self._started:
             self._grpc.start()
             self._started = True
+            local.register(self.address, self)  # Session(self.target) in this process: no gRPC hop
             for service in HEALTH_SERVICES:
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
             log.info("task %s serving at %s (cluster: %s)", self.task_name, self.address,
@@ -194,6 +196,7 @@ class Server:
         if self._stopped.is_set():
             return
         log.info("task %s stopping", self.task_name)
+        local.unregister(self.address, self)
         for service in HEALTH_SERVICES:
             self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.worker.stop()

@@ -339,19 +339,44 @@ def _train_step(spec):
         return manual_train_step(w, x, y, y_)
 
 
-def test_train_step_needs_at_most_four_rpcs(inproc):
-    spec, servers = inproc
-    step = _train_step(spec)
-    with tf.Session(servers[1].target) as sess:
+def _count_rpcs(target, step, steps=10):
+    with tf.Session(target) as sess:
         sess.run(tf.initialize_all_variables())
         sess.run(step)  # the first step registers the plan
         transport.RPC_COUNTS.clear()
-        for _ in range(10):
+        for _ in range(steps):
             sess.run(step)
-        counts = dict(transport.RPC_COUNTS)
+        return dict(transport.RPC_COUNTS)
+
+
+def test_train_step_needs_at_most_four_rpcs(inproc):
+    spec, servers = inproc
+    step = _train_step(spec)
+    # "localhost" is not the address the worker's server was started with, so this session goes through
+    # gRPC like a client in another process (TF's in-process lookup is by target, too).
+    remote = _count_rpcs(f"grpc://localhost:{servers[1].address.rpartition(':')[2]}", step)
     # Everything this process sends: client -> master, master -> ps, worker <-> ps pulls.
-    assert sum(counts.values()) <= 4 * 10, counts
-    assert counts.get("RunStep") == 10 and counts.get("RunGraph") == 10, counts
+    assert sum(remote.values()) <= 4 * 10, remote
+    assert remote.get("RunStep") == 10 and remote.get("RunGraph") == 10, remote
+    # Session(server.target) in the server's own process calls its master directly, as TF's LocalMaster.
+    in_process = _count_rpcs(servers[1].target, step)
+    assert "RunStep" not in in_process and sum(in_process.values()) <= 3 * 10, in_process
+
+
+def test_in_process_session_pulls_large_fetches_too(inproc):
+    spec, servers = inproc
+    n = 4 << 20
+    with tf.device("/job:ps/task:0"):
+        on_ps = tf.range(n, dtype=tf.float32)
+    with tf.device("/job:worker/task:0"):
+        here = on_ps + 1.0
+    with tf.Session(servers[1].target) as sess:
+        transport.RPC_COUNTS.clear()
+        a, b = sess.run([on_ps, here])
+        assert transport.RPC_COUNTS[transport.STREAM_METHOD] == 2, transport.RPC_COUNTS  # on_ps to worker, to us
+    np.testing.assert_array_equal(a, np.arange(n, dtype=np.float32))
+    np.testing.assert_array_equal(b, np.arange(n, dtype=np.float32) + 1)
+    assert not servers[1].worker._steps and not servers[0].worker._steps  # nothing left parked
 
 
 def test_pulls_run_ahead_yet_each_recv_still_converts_to_its_device(inproc):
