@@ -26,6 +26,7 @@ from google.protobuf.message import DecodeError
 
 from tfmini import dtypes, errors, tensor_util
 from tfmini.protos import master_pb2, worker_pb2
+from tfmini.server import grpc_link
 
 log = logging.getLogger("tfmini.server")
 
@@ -56,6 +57,7 @@ WORKER_METHODS = [
 ]
 STREAM_METHOD = "RecvTensorStream"
 STEP_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor", STREAM_METHOD}  # may take as long as a step
+LINK_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor"}  # tfmini to tfmini: over a Link stream
 
 INT32_MAX = 2**31 - 1
 CHANNEL_OPTIONS = [
@@ -92,24 +94,42 @@ def _abort(context, code, message):
     context.abort(_STATUS.get(code, grpc.StatusCode.UNKNOWN), message)
 
 
+def _serve(rpc, request_type, fn, raw):
+    """One call on raw request bytes: (request or None, response bytes or None, OpError or None)."""
+    try:
+        request = request_type.FromString(raw)
+    except (DecodeError, ValueError, RuntimeError) as e:
+        return None, None, errors.InvalidArgumentError(None, None, f"{rpc}: malformed {request_type.__name__}: {e}")
+    try:
+        return request, fn(request).SerializeToString(), None
+    except errors.OpError as e:
+        if rpc != "RecvTensor":
+            log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
+        return request, None, e
+    except Exception as e:  # noqa: BLE001 - a bug must not take the server down
+        log.exception("%s crashed", rpc)
+        return request, None, errors.InternalError(None, None, f"{rpc}: {type(e).__name__}: {e}")
+
+
 def _unary_handler(rpc, request_type, response_type, fn):
     def handle(raw, context):
-        try:
-            request = request_type.FromString(raw)
-        except (DecodeError, ValueError, RuntimeError) as e:
-            _abort(context, errors.INVALID_ARGUMENT, f"{rpc}: malformed {request_type.__name__}: {e}")
-        try:
-            return fn(request).SerializeToString()
-        except errors.OpError as e:
-            if rpc != "RecvTensor":
-                log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
-            if getattr(request, "store_errors_in_response_body", False):  # TF clients ask for this
-                return response_type(status_code=e.error_code, status_error_message=e.message).SerializeToString()
-            _abort(context, e.error_code, e.message)
-        except Exception as e:  # noqa: BLE001 - a bug must not take the server down
-            log.exception("%s crashed", rpc)
-            _abort(context, errors.INTERNAL, f"{rpc}: {type(e).__name__}: {e}")
+        request, response, error = _serve(rpc, request_type, fn, raw)
+        if error is None:
+            return response
+        if getattr(request, "store_errors_in_response_body", False):  # TF clients ask for this
+            return response_type(status_code=error.error_code, status_error_message=error.message).SerializeToString()
+        _abort(context, error.error_code, error.message)
     return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
+
+
+def _link_handler(service, methods, pool):
+    """The Link stream of `service`: frames naming any of `methods` {rpc: (request type, fn)}."""
+    def serve(rpc, raw):
+        if rpc not in methods:
+            return None, errors.UnimplementedError(None, None, f"{rpc} is not a method of {service}")
+        _, response, error = _serve(rpc, *methods[rpc], raw)
+        return response, error
+    return grpc_link.link_handler(serve, pool)
 
 
 def _as_response(value):
@@ -143,9 +163,11 @@ def _stream_handler(worker):
     return grpc.unary_stream_rpc_method_handler(handle)
 
 
-def master_handler(master):
-    return grpc.method_handlers_generic_handler(MASTER_SERVICE, {
-        rpc: _unary_handler(rpc, req, resp, getattr(master, fn)) for rpc, req, resp, fn in MASTER_METHODS})
+def master_handler(master, pool):
+    handlers = {rpc: _unary_handler(rpc, req, resp, getattr(master, fn)) for rpc, req, resp, fn in MASTER_METHODS}
+    handlers[grpc_link.LINK] = _link_handler(MASTER_SERVICE, {rpc: (req, getattr(master, fn))
+                                                              for rpc, req, _, fn in MASTER_METHODS}, pool)
+    return grpc.method_handlers_generic_handler(MASTER_SERVICE, handlers)
 
 
 def _recv_tensor(worker):
@@ -163,12 +185,19 @@ def _recv_tensor(worker):
     return recv_tensor
 
 
-def worker_handler(worker):
-    handlers = {rpc: _unary_handler(rpc, req, resp, getattr(worker, fn)) for rpc, req, resp, fn in WORKER_METHODS}
-    handlers["RecvTensor"] = _unary_handler("RecvTensor", worker_pb2.RecvTensorRequest,
-                                            worker_pb2.RecvTensorResponse, _recv_tensor(worker))
+def worker_handler(worker, pool):
+    methods = {rpc: (req, getattr(worker, fn)) for rpc, req, _, fn in WORKER_METHODS}
+    methods["RecvTensor"] = (worker_pb2.RecvTensorRequest, _recv_tensor(worker))
+    handlers = {rpc: _unary_handler(rpc, req, resp, methods[rpc][1]) for rpc, req, resp, _ in WORKER_METHODS}
     handlers[STREAM_METHOD] = _stream_handler(worker)
+    handlers[grpc_link.LINK] = _link_handler(WORKER_SERVICE, methods, pool)
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
+
+
+def service_handlers(master, worker):
+    """Both services' handlers, and the pool (shut it down with the server) that runs calls from links."""
+    pool = grpc_link.make_pool()
+    return (master_handler(master, pool), worker_handler(worker, pool)), pool
 
 
 def make_server(bind, handlers, max_workers=64):
@@ -195,52 +224,44 @@ def _translate(e, rpc, peer):
 
 
 class Stub:
-    """Calls a service's methods over one channel: `stub.run_graph(request, timeout=None)`."""
+    """Calls a service's methods over one channel: `stub.run_graph(request, timeout=None)`. The step's calls
+    (LINK_RPCS) travel over the channel's Link stream, the others as unary calls."""
 
     def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         self.address, self.peer = address, peer
         self.step_timeout = step_timeout_s
         self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+        self._link = grpc_link.Link(
+            self.channel, service, server_error=lambda code, message: errors.error_from_code(code, message),
+            transport_error=lambda e, rpc: _translate(e, rpc, peer),
+            timeout_error=lambda rpc: errors.UnavailableError(
+                None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)"))
         for rpc, req, resp, fn in methods:
             call = self.channel.unary_unary(f"/{service}/{rpc}", request_serializer=req.SerializeToString,
                                             response_deserializer=resp.FromString)
-            setattr(self, fn, self._bind(rpc, call))
+            setattr(self, fn, self._bind(rpc, call, resp))
 
-    def _bind(self, rpc, call):
+    def _bind(self, rpc, call, response_type):
         default = self.step_timeout if rpc in STEP_RPCS else CONTROL_TIMEOUT
+        link = self._link
 
-        def method(request, timeout=None):
+        def over_link(request, timeout=None):
+            RPC_COUNTS[rpc] += 1
+            return response_type.FromString(link.call(rpc, request.SerializeToString(), timeout or default))
+
+        def unary(request, timeout=None):
             RPC_COUNTS[rpc] += 1
             try:
                 return call(request, timeout=timeout or default, wait_for_ready=False)
             except grpc.RpcError as e:
                 raise _translate(e, rpc, self.peer) from None
-
-        def start(request, timeout=None):
-            """The call in flight, without a thread of ours: `.result(timeout)` gives its response."""
-            RPC_COUNTS[rpc] += 1
-            return _Pending(call.future(request, timeout=timeout or default, wait_for_ready=False), rpc, self.peer)
+        method = over_link if rpc in LINK_RPCS else unary
         method.__name__ = rpc
-        method.start = start
         return method
 
     def close(self):
+        self._link.close()
         self.channel.close()
-
-
-class _Pending:
-    """A call in flight; `result()` returns its response or raises the tf.errors class it ended with."""
-
-    def __init__(self, future, rpc, peer):
-        self._future, self._rpc, self._peer = future, rpc, peer
-
-    def result(self, timeout=None):
-        try:
-            return self._future.result(timeout)
-        except grpc.FutureTimeoutError:
-            raise errors.DeadlineExceededError(None, None, f"{self._rpc} to {self._peer} took too long") from None
-        except grpc.RpcError as e:
-            raise _translate(e, self._rpc, self._peer) from None
 
 
 class WorkerStub(Stub):

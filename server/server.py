@@ -157,8 +157,8 @@ class Server:
         self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name,
                                spec.task_names())
         self.master = Master(self.cluster)
-        self._grpc.add_generic_rpc_handlers((transport.master_handler(self.master),
-                                             transport.worker_handler(self.worker)))
+        handlers, self._link_pool = transport.service_handlers(self.master, self.worker)
+        self._grpc.add_generic_rpc_handlers(handlers)
         # The standard grpc.health.v1 service, for orchestrators (docker healthchecks: `tfmini-server health`).
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
@@ -201,6 +201,7 @@ class Server:
             self.health.set(service, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.worker.stop()
         self._grpc.stop(grace).wait()
+        self._link_pool.shutdown(wait=False)
         self.cluster.close()
         self.worker_cache.close()
         self._stopped.set()

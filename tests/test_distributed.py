@@ -265,6 +265,26 @@ def test_malformed_bytes_get_invalid_argument(cluster):
     wait_serving(address)
 
 
+def test_link_frames_with_bad_input_get_clear_errors(cluster):
+    from tfmini.protos import link_pb2
+    address = cluster.spec["worker"][0]
+    with grpc.insecure_channel(address) as channel:
+        link = channel.stream_stream("/tensorflow.WorkerService/Link")
+        frames = [link_pb2.LinkFrame(id=1, method="NoSuchMethod"),
+                  link_pb2.LinkFrame(id=2, method="RunGraph", payload=b"\xff\xff garbage"),
+                  link_pb2.LinkFrame(id=3, method="GetStatus")]
+        replies = {f.id: f for f in map(link_pb2.LinkFrame.FromString,
+                                         link(iter([f.SerializeToString() for f in frames]), timeout=5))}
+        assert replies[1].code == grpc.StatusCode.UNIMPLEMENTED.value[0] and "NoSuchMethod" in replies[1].message
+        assert replies[2].code == grpc.StatusCode.INVALID_ARGUMENT.value[0] and "malformed" in replies[2].message
+        status = worker_pb2.GetStatusResponse.FromString(replies[3].payload)
+        assert status.device_attributes[0].name.startswith("/job:worker/replica:0/task:0")
+        with pytest.raises(grpc.RpcError) as info:
+            list(link(iter([b"\xff\xff\xff not a frame"]), timeout=5))
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    wait_serving(address)
+
+
 def _node(name, op, inputs=(), device="", **attrs):
     from tfmini import attrs as attr_lib
     from tfmini.protos import node_def_pb2

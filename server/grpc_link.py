@@ -1,0 +1,156 @@
+"""Links: the calls of a service between two tfmini processes, multiplexed over one long-lived stream.
+
+Python gRPC accepts a unary call with several hand-offs between its polling thread, a pool thread and
+the handler; on a stream that is already open, a message wakes the waiting reader at once. So the step's
+hot calls (RunStep, RunCallable, RunGraph, RecvTensor) between tfmini processes travel as LinkFrames on
+`/tensorflow.<Service>/Link` (ours), a bidirectional stream per channel: each request frame carries an id
+and the rpc name, and its response frame comes back with the same id, in any order. The unary methods
+stay served for TensorFlow's own clients and workers.
+
+Failures look as they do for unary calls: an error of the server travels in the frame (its code and
+message); a stream that breaks (peer gone, link cut, keepalive timeout) fails every call waiting on it
+with the transport's error, and the next call opens a new stream.
+"""
+import itertools
+import logging
+import queue
+import threading
+from concurrent import futures
+
+import grpc
+from google.protobuf.message import DecodeError
+
+from tfmini.protos import link_pb2
+
+log = logging.getLogger("tfmini.server")
+LINK = "Link"
+
+
+# -- server side --------------------------------------------------------------
+def link_handler(serve, pool):
+    """The stream handler: each request frame runs `serve(rpc, payload) -> (response bytes, OpError or None)`
+    on `pool` (a call may block, e.g. RunGraph on its pulls), and its response frame is queued back."""
+    def handle(frames, context):
+        out = queue.SimpleQueue()
+
+        def run(frame):
+            response, error = serve(frame.method, frame.payload)
+            reply = link_pb2.LinkFrame(id=frame.id)
+            if error is None:
+                reply.payload = response
+            else:
+                reply.code, reply.message = error.error_code, error.message
+            out.put(reply.SerializeToString())
+
+        def read():
+            running = set()
+            try:
+                for raw in frames:
+                    try:
+                        frame = link_pb2.LinkFrame.FromString(raw)
+                    except DecodeError as e:
+                        out.put(e)  # a peer that sends garbage loses its stream, nothing else
+                        return
+                    call = pool.submit(run, frame)
+                    running.add(call)
+                    call.add_done_callback(running.discard)
+                futures.wait(list(running))  # the client is done sending: answer what it asked, then end
+            except grpc.RpcError:
+                pass  # the client went away; its calls end with it
+            finally:
+                out.put(None)
+
+        threading.Thread(target=read, name="link-reader", daemon=True).start()
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{LINK}: malformed LinkFrame: {item}")
+            yield item
+    return grpc.stream_stream_rpc_method_handler(handle)
+
+
+def make_pool():
+    return futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="link")
+
+
+# -- client side --------------------------------------------------------------
+class _Waiter:
+    __slots__ = ("event", "frame", "error")
+
+    def __init__(self):
+        self.event, self.frame, self.error = threading.Event(), None, None
+
+
+class _Stream:
+    """One open stream: its outgoing queue and the calls waiting for an answer on it."""
+
+    def __init__(self):
+        self.outgoing = queue.SimpleQueue()
+        self.waiting = {}
+        self.closed = False
+
+
+class Link:
+    """Calls over one stream of `channel`: `call(rpc, request bytes, timeout)` -> response bytes.
+    `server_error(code, message)` and `transport_error(grpc.RpcError, rpc)` make the exceptions raised."""
+
+    def __init__(self, channel, service, server_error, transport_error, timeout_error):
+        self._open_stream = channel.stream_stream(f"/{service}/{LINK}")
+        self._server_error, self._transport_error, self._timeout_error = server_error, transport_error, timeout_error
+        self._lock = threading.Lock()
+        self._stream = None
+        self._ids = itertools.count(1)
+
+    def call(self, rpc, request, timeout):
+        waiter, frame_id = _Waiter(), next(self._ids)
+        with self._lock:
+            stream = self._stream
+            if stream is None or stream.closed:
+                stream = self._stream = self._start()
+            stream.waiting[frame_id] = waiter
+        stream.outgoing.put(link_pb2.LinkFrame(id=frame_id, method=rpc, payload=request).SerializeToString())
+        if not waiter.event.wait(timeout):
+            stream.waiting.pop(frame_id, None)
+            raise self._timeout_error(rpc)
+        if waiter.error is not None:
+            raise self._transport_error(waiter.error, rpc)
+        frame = waiter.frame
+        if frame.code:
+            raise self._server_error(frame.code, frame.message)
+        return frame.payload
+
+    def _start(self):
+        stream = _Stream()
+        responses = self._open_stream(iter(stream.outgoing.get, None), wait_for_ready=False)
+        threading.Thread(target=self._read, args=(stream, responses), name="link-client", daemon=True).start()
+        return stream
+
+    def _read(self, stream, responses):
+        error = None
+        try:
+            for raw in responses:
+                frame = link_pb2.LinkFrame.FromString(raw)
+                waiter = stream.waiting.pop(frame.id, None)
+                if waiter is not None:  # None: its caller gave up (deadline)
+                    waiter.frame = frame
+                    waiter.event.set()
+        except grpc.RpcError as e:
+            error = e
+        except DecodeError as e:
+            log.warning("%s: malformed LinkFrame from the server: %s", LINK, e)
+            responses.cancel()
+        with self._lock:
+            stream.closed = True
+            waiting, stream.waiting = stream.waiting, {}
+        stream.outgoing.put(None)  # ends the request iterator, and grpc's thread that reads it
+        for waiter in waiting.values():
+            waiter.error = error if error is not None else responses  # an ended call says how it ended
+            waiter.event.set()
+
+    def close(self):
+        with self._lock:
+            stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.outgoing.put(None)
