@@ -145,6 +145,8 @@ class BaseSession:
     def _values(self, protos, pulls):
         """Fetched arrays: from the response's tensors, or pulled from their task when the master left them
         there (large ones, see MasterStub.pull); a tensor fetched twice is pulled once."""
+        if not pulls:
+            return [_to_numpy(t) for t in protos]
         pulled, by_key = {}, {}
         for p in pulls:
             key = (p.task, p.step_id, p.rendezvous_key)
