@@ -93,12 +93,12 @@ class _Stream:
 
 
 class Link:
-    """Calls over one stream of `channel`: `call(rpc, request bytes, timeout)` -> response bytes.
-    `server_error(code, message)` and `transport_error(grpc.RpcError, rpc)` make the exceptions raised."""
+    """Calls over one stream of `channel`: `call(rpc, request bytes, timeout)` -> the response LinkFrame
+    (its `code` nonzero for an error of the server); a broken stream raises its grpc.RpcError, a call
+    with no answer in time TimeoutError."""
 
-    def __init__(self, channel, service, server_error, transport_error, timeout_error):
+    def __init__(self, channel, service):
         self._open_stream = channel.stream_stream(f"/{service}/{LINK}")
-        self._server_error, self._transport_error, self._timeout_error = server_error, transport_error, timeout_error
         self._lock = threading.Lock()
         self._stream = None
         self._ids = itertools.count(1)
@@ -113,13 +113,10 @@ class Link:
         stream.outgoing.put(link_pb2.LinkFrame(id=frame_id, method=rpc, payload=request).SerializeToString())
         if not waiter.event.wait(timeout):
             stream.waiting.pop(frame_id, None)
-            raise self._timeout_error(rpc)
+            raise TimeoutError(rpc)
         if waiter.error is not None:
-            raise self._transport_error(waiter.error, rpc)
-        frame = waiter.frame
-        if frame.code:
-            raise self._server_error(frame.code, frame.message)
-        return frame.payload
+            raise waiter.error
+        return waiter.frame
 
     def _start(self):
         stream = _Stream()
@@ -148,9 +145,3 @@ class Link:
         for waiter in waiting.values():
             waiter.error = error if error is not None else responses  # an ended call says how it ended
             waiter.event.set()
-
-    def close(self):
-        with self._lock:
-            stream, self._stream = self._stream, None
-        if stream is not None:
-            stream.outgoing.put(None)

@@ -200,8 +200,9 @@ def service_handlers(master, worker):
     return (master_handler(master, pool), worker_handler(worker, pool)), pool
 
 
-def make_server(bind, handlers, max_workers=64):
-    """A started-later grpc.Server bound to `bind` ("host:port"); returns (server, bound port)."""
+def make_server(bind, handlers, max_workers=512):
+    """A started-later grpc.Server bound to `bind` ("host:port"); returns (server, bound port). Each peer
+    process's link streams hold a thread for their life, so the pool (threads made on demand) is large."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
                          handlers=handlers, options=CHANNEL_OPTIONS + SERVER_OPTIONS)
     port = server.add_insecure_port(bind)
@@ -223,19 +224,31 @@ def _translate(e, rpc, peer):
     return errors.error_from_code(code.value[0], f"{rpc} to {peer}: {details}")
 
 
+_shared, _shared_lock = {}, threading.Lock()
+
+
+def _channel_and_links(address):
+    """The process's channel to `address` and its link per service, made once and shared by every stub (as
+    TF's channel cache): sessions come and go, the connection and its link streams stay. A link stream
+    holds a server thread for its life, so one per process, not one per session."""
+    with _shared_lock:
+        entry = _shared.get(address)
+        if entry is None:
+            channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+            links = {service: grpc_link.Link(channel, service) for service in (MASTER_SERVICE, WORKER_SERVICE)}
+            entry = _shared[address] = (channel, links)
+        return entry
+
+
 class Stub:
-    """Calls a service's methods over one channel: `stub.run_graph(request, timeout=None)`. The step's calls
-    (LINK_RPCS) travel over the channel's Link stream, the others as unary calls."""
+    """Calls a service's methods at `address`: `stub.run_graph(request, timeout=None)`. The step's calls
+    (LINK_RPCS) travel over the address's link stream, the others as unary calls."""
 
     def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         self.address, self.peer = address, peer
         self.step_timeout = step_timeout_s
-        self.channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
-        self._link = grpc_link.Link(
-            self.channel, service, server_error=lambda code, message: errors.error_from_code(code, message),
-            transport_error=lambda e, rpc: _translate(e, rpc, peer),
-            timeout_error=lambda rpc: errors.UnavailableError(
-                None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)"))
+        self.channel, links = _channel_and_links(address)
+        self._link = links[service]
         for rpc, req, resp, fn in methods:
             call = self.channel.unary_unary(f"/{service}/{rpc}", request_serializer=req.SerializeToString,
                                             response_deserializer=resp.FromString)
@@ -243,25 +256,33 @@ class Stub:
 
     def _bind(self, rpc, call, response_type):
         default = self.step_timeout if rpc in STEP_RPCS else CONTROL_TIMEOUT
-        link = self._link
+        link, peer = self._link, self.peer
 
         def over_link(request, timeout=None):
             RPC_COUNTS[rpc] += 1
-            return response_type.FromString(link.call(rpc, request.SerializeToString(), timeout or default))
+            try:
+                frame = link.call(rpc, request.SerializeToString(), timeout or default)
+            except grpc.RpcError as e:
+                raise _translate(e, rpc, peer) from None
+            except TimeoutError:
+                raise errors.UnavailableError(
+                    None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
+            if frame.code:
+                raise errors.error_from_code(frame.code, frame.message)
+            return response_type.FromString(frame.payload)
 
         def unary(request, timeout=None):
             RPC_COUNTS[rpc] += 1
             try:
                 return call(request, timeout=timeout or default, wait_for_ready=False)
             except grpc.RpcError as e:
-                raise _translate(e, rpc, self.peer) from None
+                raise _translate(e, rpc, peer) from None
         method = over_link if rpc in LINK_RPCS else unary
         method.__name__ = rpc
         return method
 
     def close(self):
-        self._link.close()
-        self.channel.close()
+        pass  # the channel is the process's (see _channel_and_links)
 
 
 class WorkerStub(Stub):

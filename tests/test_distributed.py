@@ -566,6 +566,21 @@ def test_killed_worker_gives_unavailable_naming_it_and_the_session_lives_on(clus
         assert sess.run(on_live) == 4.0  # steps that do not need the dead task still run
 
 
+def test_many_open_sessions_each_holding_a_link(cluster):
+    """Each tfmini session keeps a link stream open to its master, and a stream holds a server thread for its
+    life: a hundred open sessions must not use up the threads that serve new calls."""
+    with tf.device("/job:ps/task:0"):
+        v = tf.Variable(5.0, name="many")
+    config = tf.ConfigProto(operation_timeout_in_ms=20000)
+    sessions = [tf.Session(cluster.target(), config=config) for _ in range(100)]
+    try:
+        sessions[0].run(v.initializer)
+        assert [s.run(v) for s in sessions] == [5.0] * 100
+    finally:
+        for s in sessions:
+            s.close()
+
+
 def test_callables_over_grpc(cluster):
     with tf.Graph().as_default():
         a = tf.placeholder(tf.float32, [], name="a")
