@@ -76,11 +76,22 @@ def make_pool():
 
 
 # -- client side --------------------------------------------------------------
-class _Waiter:
-    __slots__ = ("event", "frame", "error")
+class Pending:
+    """A call in flight on a link: `result(timeout)` waits for its response LinkFrame."""
 
-    def __init__(self):
+    __slots__ = ("rpc", "event", "frame", "error", "_stream", "_id")
+
+    def __init__(self, rpc, stream, frame_id):
+        self.rpc, self._stream, self._id = rpc, stream, frame_id
         self.event, self.frame, self.error = threading.Event(), None, None
+
+    def result(self, timeout):
+        if not self.event.wait(timeout):
+            self._stream.waiting.pop(self._id, None)
+            raise TimeoutError(self.rpc)
+        if self.error is not None:
+            raise self.error
+        return self.frame
 
 
 class _Stream:
@@ -93,9 +104,9 @@ class _Stream:
 
 
 class Link:
-    """Calls over one stream of `channel`: `call(rpc, request bytes, timeout)` -> the response LinkFrame
-    (its `code` nonzero for an error of the server); a broken stream raises its grpc.RpcError, a call
-    with no answer in time TimeoutError."""
+    """Calls over one stream of `channel`: `start(rpc, request bytes).result(timeout)` -> the response
+    LinkFrame (its `code` nonzero for an error of the server); a broken stream raises its grpc.RpcError, a
+    call with no answer in time TimeoutError. Starting a call costs no thread of the caller's."""
 
     def __init__(self, channel, service):
         self._open_stream = channel.stream_stream(f"/{service}/{LINK}")
@@ -103,22 +114,17 @@ class Link:
         self._stream = None
         self._ids = itertools.count(1)
 
-    def call(self, rpc, request, timeout):
-        waiter, frame_id = _Waiter(), next(self._ids)
+    def start(self, rpc, request):
+        frame_id = next(self._ids)
         with self._lock:
             stream = self._stream
             if stream is None or stream.closed:
-                stream = self._stream = self._start()
-            stream.waiting[frame_id] = waiter
+                stream = self._stream = self._open()
+            stream.waiting[frame_id] = pending = Pending(rpc, stream, frame_id)
         stream.outgoing.put(link_pb2.LinkFrame(id=frame_id, method=rpc, payload=request).SerializeToString())
-        if not waiter.event.wait(timeout):
-            stream.waiting.pop(frame_id, None)
-            raise TimeoutError(rpc)
-        if waiter.error is not None:
-            raise waiter.error
-        return waiter.frame
+        return pending
 
-    def _start(self):
+    def _open(self):
         stream = _Stream()
         responses = self._open_stream(iter(stream.outgoing.get, None), wait_for_ready=False)
         threading.Thread(target=self._read, args=(stream, responses), name="link-client", daemon=True).start()

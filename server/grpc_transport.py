@@ -258,18 +258,14 @@ class Stub:
         default = self.step_timeout if rpc in STEP_RPCS else CONTROL_TIMEOUT
         link, peer = self._link, self.peer
 
-        def over_link(request, timeout=None):
+        def start(request, timeout=None):
+            """The call in flight: `.result()` gives its response or raises its tf.errors class."""
             RPC_COUNTS[rpc] += 1
-            try:
-                frame = link.call(rpc, request.SerializeToString(), timeout or default)
-            except grpc.RpcError as e:
-                raise _translate(e, rpc, peer) from None
-            except TimeoutError:
-                raise errors.UnavailableError(
-                    None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
-            if frame.code:
-                raise errors.error_from_code(frame.code, frame.message)
-            return response_type.FromString(frame.payload)
+            return _LinkCall(link.start(rpc, request.SerializeToString()), timeout or default, peer,
+                             response_type)
+
+        def over_link(request, timeout=None):
+            return start(request, timeout).result()
 
         def unary(request, timeout=None):
             RPC_COUNTS[rpc] += 1
@@ -277,12 +273,37 @@ class Stub:
                 return call(request, timeout=timeout or default, wait_for_ready=False)
             except grpc.RpcError as e:
                 raise _translate(e, rpc, peer) from None
-        method = over_link if rpc in LINK_RPCS else unary
-        method.__name__ = rpc
-        return method
+        if rpc not in LINK_RPCS:
+            return unary
+        over_link.start = start
+        return over_link
 
     def close(self):
         pass  # the channel is the process's (see _channel_and_links)
+
+
+class _LinkCall:
+    """A call started on a link, with its deadline fixed at the start."""
+
+    __slots__ = ("_pending", "_deadline", "_peer", "_response_type")
+
+    def __init__(self, pending, timeout, peer, response_type):
+        self._pending, self._deadline = pending, time.monotonic() + timeout
+        self._peer, self._response_type = peer, response_type
+
+    def result(self, timeout=None):
+        rpc, peer = self._pending.rpc, self._peer
+        left = self._deadline - time.monotonic()
+        try:
+            frame = self._pending.result(left if timeout is None else min(left, timeout))
+        except grpc.RpcError as e:
+            raise _translate(e, rpc, peer) from None
+        except TimeoutError:
+            raise errors.UnavailableError(
+                None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
+        if frame.code:
+            raise errors.error_from_code(frame.code, frame.message)
+        return self._response_type.FromString(frame.payload)
 
 
 class WorkerStub(Stub):
