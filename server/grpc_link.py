@@ -55,8 +55,8 @@ def link_handler(serve, pool):
                     running.add(call)
                     call.add_done_callback(running.discard)
                 futures.wait(list(running))  # the client is done sending: answer what it asked, then end
-            except grpc.RpcError:
-                pass  # the client went away; its calls end with it
+            except (grpc.RpcError, RuntimeError):
+                pass  # the client went away, or the server is stopping (its pool shut): the calls end with it
             finally:
                 out.put(None)
 
@@ -72,7 +72,9 @@ def link_handler(serve, pool):
 
 
 def make_pool():
-    return futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="link")
+    # A waiting RecvTensor holds its thread until the value is sent by a RunGraph that needs a thread of its
+    # own, so the pool must be larger than the calls a busy task can have waiting (threads are made on demand).
+    return futures.ThreadPoolExecutor(max_workers=512, thread_name_prefix="link")
 
 
 # -- client side --------------------------------------------------------------
