@@ -27,23 +27,31 @@ LINK = "Link"
 
 
 # -- server side --------------------------------------------------------------
-def link_handler(serve, pool):
-    """The stream handler: each request frame runs `serve(rpc, payload) -> (response bytes, OpError or None)`
-    on `pool` (a call may block, e.g. RunGraph on its pulls), and its response frame is queued back."""
+def link_handler(serve, pool, serve_async):
+    """The stream handler. A request frame either goes to `serve_async(rpc, payload, reply)`, which takes it
+    (returns True) when its method answers by callback, calling reply(response bytes, OpError or None) later
+    from whatever thread has the answer (a waiting RecvTensor holds no thread); or it runs
+    `serve(rpc, payload) -> (response bytes, OpError or None)` on `pool` (a call may block, e.g. RunGraph on
+    its pulls). Either way its response frame is queued back to the stream."""
     def handle(frames, context):
         out = queue.SimpleQueue()
+        open_calls = _Counter()
+
+        def reply_to(frame_id):
+            def reply(response, error):
+                frame = link_pb2.LinkFrame(id=frame_id)
+                if error is None:
+                    frame.payload = response
+                else:
+                    frame.code, frame.message = error.error_code, error.message
+                out.put(frame.SerializeToString())
+                open_calls.add(-1)
+            return reply
 
         def run(frame):
-            response, error = serve(frame.method, frame.payload)
-            reply = link_pb2.LinkFrame(id=frame.id)
-            if error is None:
-                reply.payload = response
-            else:
-                reply.code, reply.message = error.error_code, error.message
-            out.put(reply.SerializeToString())
+            reply_to(frame.id)(*serve(frame.method, frame.payload))
 
         def read():
-            running = set()
             try:
                 for raw in frames:
                     try:
@@ -51,10 +59,10 @@ def link_handler(serve, pool):
                     except DecodeError as e:
                         out.put(e)  # a peer that sends garbage loses its stream, nothing else
                         return
-                    call = pool.submit(run, frame)
-                    running.add(call)
-                    call.add_done_callback(running.discard)
-                futures.wait(list(running))  # the client is done sending: answer what it asked, then end
+                    open_calls.add(1)
+                    if not serve_async(frame.method, frame.payload, reply_to(frame.id)):
+                        pool.submit(run, frame)
+                open_calls.wait_zero()  # the client is done sending: answer what it asked, then end
             except (grpc.RpcError, RuntimeError):
                 pass  # the client went away, or the server is stopping (its pool shut): the calls end with it
             finally:
@@ -69,6 +77,23 @@ def link_handler(serve, pool):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{LINK}: malformed LinkFrame: {item}")
             yield item
     return grpc.stream_stream_rpc_method_handler(handle)
+
+
+class _Counter:
+    """Calls of a stream not yet answered."""
+
+    def __init__(self):
+        self._n, self._cond = 0, threading.Condition()
+
+    def add(self, k):
+        with self._cond:
+            self._n += k
+            if self._n == 0:
+                self._cond.notify_all()
+
+    def wait_zero(self):
+        with self._cond:
+            self._cond.wait_for(lambda: self._n == 0)
 
 
 def make_pool():

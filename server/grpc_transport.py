@@ -94,21 +94,34 @@ def _abort(context, code, message):
     context.abort(_STATUS.get(code, grpc.StatusCode.UNKNOWN), message)
 
 
-def _serve(rpc, request_type, fn, raw):
-    """One call on raw request bytes: (request or None, response bytes or None, OpError or None)."""
+def _parse(rpc, request_type, raw):
+    """(request, None), or (None, InvalidArgumentError) for bytes that are not one."""
     try:
-        request = request_type.FromString(raw)
+        return request_type.FromString(raw), None
     except (DecodeError, ValueError, RuntimeError) as e:
-        return None, None, errors.InvalidArgumentError(None, None, f"{rpc}: malformed {request_type.__name__}: {e}")
+        return None, errors.InvalidArgumentError(None, None, f"{rpc}: malformed {request_type.__name__}: {e}")
+
+
+def _invoke(rpc, fn, *args):
+    """(fn(*args), None), or (None, the OpError it failed with); a bug becomes INTERNAL, not a dead server."""
     try:
-        return request, fn(request).SerializeToString(), None
+        return fn(*args), None
     except errors.OpError as e:
         if rpc != "RecvTensor":
             log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
-        return request, None, e
+        return None, e
     except Exception as e:  # noqa: BLE001 - a bug must not take the server down
         log.exception("%s crashed", rpc)
-        return request, None, errors.InternalError(None, None, f"{rpc}: {type(e).__name__}: {e}")
+        return None, errors.InternalError(None, None, f"{rpc}: {type(e).__name__}: {e}")
+
+
+def _serve(rpc, request_type, fn, raw):
+    """One call on raw request bytes: (request or None, response bytes or None, OpError or None)."""
+    request, error = _parse(rpc, request_type, raw)
+    if error is not None:
+        return None, None, error
+    response, error = _invoke(rpc, fn, request)
+    return request, None if error is not None else response.SerializeToString(), error
 
 
 def _unary_handler(rpc, request_type, response_type, fn):
@@ -122,14 +135,31 @@ def _unary_handler(rpc, request_type, response_type, fn):
     return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
 
 
-def _link_handler(service, methods, pool):
-    """The Link stream of `service`: frames naming any of `methods` {rpc: (request type, fn)}."""
+def _link_handler(service, methods, pool, async_methods=None):
+    """The Link stream of `service`: frames naming any of `methods` {rpc: (request type, fn)}, or of
+    `async_methods` {rpc: (request type, fn(request, done))}, which answer by calling done(response, error)."""
+    async_methods = async_methods or {}
+
     def serve(rpc, raw):
         if rpc not in methods:
             return None, errors.UnimplementedError(None, None, f"{rpc} is not a method of {service}")
         _, response, error = _serve(rpc, *methods[rpc], raw)
         return response, error
-    return grpc_link.link_handler(serve, pool)
+
+    def serve_async(rpc, raw, reply):
+        if rpc not in async_methods:
+            return False
+        request_type, fn = async_methods[rpc]
+
+        def done(response, error):
+            reply(None if error is not None else response.SerializeToString(), error)
+        request, error = _parse(rpc, request_type, raw)
+        if error is None:
+            _, error = _invoke(rpc, fn, request, done)  # checks that fail before the wait are answered now
+        if error is not None:
+            reply(None, error)
+        return True
+    return grpc_link.link_handler(serve, pool, serve_async)
 
 
 def _as_response(value):
@@ -170,18 +200,34 @@ def master_handler(master, pool):
     return grpc.method_handlers_generic_handler(MASTER_SERVICE, handlers)
 
 
+def _recv_response(worker, request, value):
+    """RecvTensor's answer. A tfmini peer that says it can stream gets only a marker for a large tensor
+    (which stays parked for its RecvTensorStream): one small call is the fast path for small ones."""
+    value = np.asarray(value)
+    if request.transport_options.type_url == STREAM_OK and value.dtype != object and \
+            value.nbytes > STREAM_THRESHOLD:
+        worker.park(request.step_id, request.rendezvous_key, value)
+        response = worker_pb2.RecvTensorResponse()
+        response.transport_options.type_url = STREAMED
+        return response
+    return _as_response(value)
+
+
 def _recv_tensor(worker):
-    """Unary RecvTensor. A tfmini peer that says it can stream gets only the header of a large tensor
-    (which stays parked for its RecvTensorStream): one small unary call is the fast path for small ones."""
     def recv_tensor(request, timeout=None):
-        value = np.asarray(worker.recv_value(request, timeout))
-        if request.transport_options.type_url == STREAM_OK and value.dtype != object and \
-                value.nbytes > STREAM_THRESHOLD:
-            worker.park(request.step_id, request.rendezvous_key, value)
-            response = worker_pb2.RecvTensorResponse()
-            response.transport_options.type_url = STREAMED
-            return response
-        return _as_response(value)
+        return _recv_response(worker, request, worker.recv_value(request, timeout))
+    return recv_tensor
+
+
+def _recv_tensor_async(worker):
+    """RecvTensor on a link: answered by the thread that sends the value, with no thread waiting meanwhile."""
+    def recv_tensor(request, done):
+        def finish(value, error):  # in the sending thread: whatever goes wrong here is the caller's answer
+            response = None
+            if error is None:
+                response, error = _invoke("RecvTensor", _recv_response, worker, request, value)
+            done(response, error)
+        worker.recv_value_async(request, finish)
     return recv_tensor
 
 
@@ -190,7 +236,8 @@ def worker_handler(worker, pool):
     methods["RecvTensor"] = (worker_pb2.RecvTensorRequest, _recv_tensor(worker))
     handlers = {rpc: _unary_handler(rpc, req, resp, methods[rpc][1]) for rpc, req, resp, _ in WORKER_METHODS}
     handlers[STREAM_METHOD] = _stream_handler(worker)
-    handlers[grpc_link.LINK] = _link_handler(WORKER_SERVICE, methods, pool)
+    handlers[grpc_link.LINK] = _link_handler(WORKER_SERVICE, methods, pool,
+                                             {"RecvTensor": (worker_pb2.RecvTensorRequest, _recv_tensor_async(worker))})
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
 
 

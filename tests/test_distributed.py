@@ -240,6 +240,37 @@ def test_a_fetch_left_on_an_unreachable_task_fails_naming_it():
     master.close()
 
 
+def _async_recv(worker, step_id, key):
+    got = []
+    worker.recv_value_async(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key),
+                            lambda value, error: got.append((value, error)))
+    return got
+
+
+def test_an_early_recvtensor_is_answered_by_the_send_and_holds_no_thread():
+    from tfmini.worker.rendezvous import make_key
+    from tfmini.worker.worker import Worker
+    import threading
+    worker = Worker("/job:ps/replica:0/task:0", recv_timeout=0.3)
+    device = worker.devices[0]
+    key = make_key(device.name, device.incarnation, "/job:worker/replica:0/task:0/device:CPU:0", "edge_1_w")
+    threads = threading.active_count()
+    got = _async_recv(worker, 5, key)
+    assert got == [] and threading.active_count() <= threads + 1  # at most the deadline thread, once
+    worker._rendezvous(5).send(key, np.float32(2.5))  # the _Send of step 5
+    assert got == [(np.float32(2.5), None)] and 5 not in worker._steps
+    aborted = _async_recv(worker, 6, key)
+    worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=6))  # the master aborts step 6
+    assert isinstance(aborted[0][1], tf.errors.AbortedError)
+    late = _async_recv(worker, 7, key)  # never sent: the deadline answers it
+    time.sleep(1.2)
+    assert isinstance(late[0][1], tf.errors.DeadlineExceededError) and "edge_1_w" in late[0][1].message
+    assert 7 not in worker._steps
+    stale = make_key(device.name, device.incarnation + 1, "/job:worker/replica:0/task:0/device:CPU:0", "x")
+    with pytest.raises(tf.errors.AbortedError, match="incarnation"):
+        _async_recv(worker, 8, stale)
+
+
 def test_a_parked_value_nobody_pulls_is_dropped():
     from tfmini.worker.worker import Worker
     worker = Worker("/job:ps/replica:0/task:0", recv_timeout=0.2)

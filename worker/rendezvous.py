@@ -27,19 +27,23 @@ def parse_key(key):
 
 
 class StepRendezvous:
-    """The tensors of one step, by key. `recv` waits (up to a deadline) for a `send`.
+    """The tensors of one step, by key. `recv` waits (up to a deadline) for a `send`; `recv_async` leaves a
+    callback instead, which the `send` (or an abort) calls in its own thread: a peer's RecvTensor that
+    comes before its value holds no thread while it waits.
 
     Most steps never wait (their only keys are the client's feeds and fetches),
     so the condition variable is made on the first wait, not per step.
     """
 
-    __slots__ = ("_values", "_cond", "_error")
+    __slots__ = ("_values", "_cond", "_error", "_callbacks", "_lock")
     _make_cond_lock = threading.Lock()
 
     def __init__(self):
         self._values = {}
         self._cond = None
         self._error = None
+        self._callbacks = None  # key -> callback(value, error), made on the first recv_async
+        self._lock = threading.Lock()
 
     def _notify(self):
         cond = self._cond
@@ -50,11 +54,26 @@ class StepRendezvous:
     def send(self, key, value):
         if self._error is not None:
             raise self._error
-        self._values[key] = value  # written before _cond is read: see recv
-        self._notify()
+        self.put_all({key: value})
 
     def put_all(self, items):
-        self._values.update(items)
+        called = ()
+        with self._lock:
+            if self._error is not None:
+                return  # an aborted step: its receivers fail with the abort's error
+            callbacks = self._callbacks
+            if callbacks:
+                called, rest = [], {}
+                for k, v in items.items():
+                    callback = callbacks.pop(k, None)
+                    if callback is None:
+                        rest[k] = v
+                    else:
+                        called.append((callback, v))
+                items = rest
+            self._values.update(items)  # written before _cond is read: see recv
+        for callback, value in called:
+            callback(value, None)
         self._notify()
 
     def take(self, key):
@@ -80,11 +99,35 @@ class StepRendezvous:
                 self._cond.wait(left)
             return self._values.pop(key)
 
+    def recv_async(self, key, callback):
+        """Calls callback(value, None) when `key` is sent (at once if it is here), callback(None, error) if the
+        table is aborted first."""
+        with self._lock:
+            error, value = self._error, self._values.pop(key, None)
+            if error is None and value is None:
+                if self._callbacks is None:
+                    self._callbacks = {}
+                self._callbacks[key] = callback
+                return
+        callback(value, error)
+
+    def cancel_async(self, key, error):
+        """Fails the callback still waiting under `key` (its deadline passed); False if none was waiting."""
+        with self._lock:
+            callback = self._callbacks.pop(key, None) if self._callbacks else None
+        if callback is not None:
+            callback(None, error)
+        return callback is not None
+
     def abort(self, error):
-        if self._error is None:
-            self._error = error
-        self._values.clear()
+        with self._lock:
+            if self._error is None:
+                self._error = error
+            self._values.clear()
+            callbacks, self._callbacks = self._callbacks, None
+        for callback in (callbacks or {}).values():
+            callback(None, error)
         self._notify()
 
     def empty(self):
-        return not self._values
+        return not self._values and not self._callbacks

@@ -94,6 +94,8 @@ class Worker:
         self._next_handle = 0
         self._pool = None
         self._stopping = None
+        self._waiting = {}  # (step id, key) -> (deadline, rendezvous) of each async receive (recv_value_async)
+        self._reaper = None
         # CPU:0.. (numpy) and GPU:0.. where CuPy sees CUDA devices; ConfigProto.device_count can change them.
         self.local_devices = {d.name: d for d in devices.discover(task_name, self.incarnation, device_count)}
         self.devices = [d.attributes for d in self.local_devices.values()]
@@ -260,7 +262,44 @@ class Worker:
     # -- tensors between tasks --------------------------------------------
     def recv_value(self, request, timeout=None):
         """The array a peer asks for with RecvTensor; waits for its _Send up to `timeout`."""
-        send_device, incarnation, _, _ = parse_key(request.rendezvous_key)
+        self._check_incarnation(request.rendezvous_key)
+        rdv = self._rendezvous(request.step_id)
+        try:
+            return devices.to_host(rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout))
+        finally:
+            self._release(request.step_id, rdv)
+
+    def recv_value_async(self, request, done):
+        """recv_value without a waiting thread: done(host array, None) or done(None, OpError) is called once
+        the value is sent (by the sending thread), the step aborts, or the receive timeout passes."""
+        self._check_incarnation(request.rendezvous_key)
+        step_id, key = request.step_id, request.rendezvous_key
+        rdv = self._rendezvous(step_id)
+
+        def fire(value, error):
+            self._waiting.pop((step_id, key), None)
+            self._release(step_id, rdv)
+            done(None if error is not None else devices.to_host(value), error)
+        with self._lock:
+            self._waiting[step_id, key] = (time.monotonic() + self.recv_timeout, rdv)
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._expire_waits, name="recv-deadlines", daemon=True)
+                self._reaper.start()
+        rdv.recv_async(key, fire)
+
+    def _expire_waits(self):
+        """Fails async receives whose deadline passed (checked twice a second)."""
+        while True:
+            time.sleep(0.5)
+            now = time.monotonic()
+            for (step_id, key), (deadline, rdv) in list(self._waiting.items()):
+                if deadline <= now:
+                    rdv.cancel_async(key, errors.DeadlineExceededError(
+                        None, None, f"Timed out after {self.recv_timeout:.1f}s waiting for tensor "
+                                    f"{key.split(';')[3]} ({key})"))
+
+    def _check_incarnation(self, key):
+        send_device, incarnation, _, _ = parse_key(key)
         device = self.local_devices.get(send_device)
         expected = device.attributes.incarnation if device is not None else self.incarnation
         if incarnation != expected and incarnation != 0:
@@ -268,11 +307,6 @@ class Worker:
                                                   f"{incarnation} vs. {expected}. Your worker job "
                                                   f"(\"{self.task_name}\") was probably restarted. Check your "
                                                   f"worker job for the reason why it was restarted.")
-        rdv = self._rendezvous(request.step_id)
-        try:
-            return devices.to_host(rdv.recv(request.rendezvous_key, self.recv_timeout if timeout is None else timeout))
-        finally:
-            self._release(request.step_id, rdv)
 
     def park(self, step_id, key, value):
         """Leaves `value` in the step's rendezvous for a later pull (a streamed RecvTensor, a client's
