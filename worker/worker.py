@@ -288,8 +288,8 @@ class Worker:
         rdv.recv_async(key, fire)
 
     def _expire_waits(self):
-        """Fails async receives whose deadline passed (checked twice a second)."""
-        while True:
+        """Fails async receives whose deadline passed (checked twice a second), until the worker stops."""
+        while self._stopping is None:
             time.sleep(0.5)
             now = time.monotonic()
             for (step_id, key), (deadline, rdv) in list(self._waiting.items()):
