@@ -127,7 +127,7 @@ def tfmini_in_worker_step_ms(n):
         stop(procs)
 
 
-def tfmini_bandwidth(spec, n=5):
+def tfmini_bandwidth(spec, n=11):
     """(GB/s ps -> worker, GB/s ps -> client) for a 64 MB float32 tensor."""
     with tf.Graph().as_default():
         with tf.device("/job:ps/task:0"):
@@ -184,8 +184,8 @@ with t1.Session(target) as sess:
         print(json.dumps([ms]))
         sys.exit(0)
     gb = (16 << 20) * 4 / 1e9
-    bw_w = gb / (med(lambda: sess.run(on_worker.op), 5, 2) / 1e3)
-    bw_c = gb / (med(lambda: sess.run(big_read), 5, 2) / 1e3)
+    bw_w = gb / (med(lambda: sess.run(on_worker.op), 11, 2) / 1e3)
+    bw_c = gb / (med(lambda: sess.run(big_read), 11, 2) / 1e3)
 print(json.dumps([ms, bw_w, bw_c]))
 """
 
