@@ -417,10 +417,6 @@ class MasterStub(Stub):
         worker = self._workers.get(location.task, location.address)
         return worker.stream_array(location.step_id, location.rendezvous_key)
 
-    def close(self):
-        self._workers.close()
-        super().close()
-
 
 class WorkerCache:
     """Task name -> worker interface, created on first use: stubs for peers, the object itself for us."""
@@ -445,7 +441,3 @@ class WorkerCache:
                         raise errors.InvalidArgumentError(None, None, f"No worker known for task {task}")
                     stub = self._stubs[task] = WorkerStub(address, task, self._timeout)
         return stub
-
-    def close(self):
-        for stub in self._stubs.values():
-            stub.close()

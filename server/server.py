@@ -203,7 +203,6 @@ class Server:
         self._grpc.stop(grace).wait()
         self._link_pool.shutdown(wait=False)
         self.cluster.close()
-        self.worker_cache.close()
         self._stopped.set()
 
     @staticmethod
