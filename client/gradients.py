@@ -5,7 +5,7 @@ Each op type owns its backward (`@RegisterGradient("Mul")` in client/ops/*_grad.
 visits the ops between `xs` and `ys` in reverse topological order, under the name scope `gradients`
 (`gradients/pow_grad/...`), summing the gradients a tensor gets from several consumers with AddN.
 """
-from tfmini import dtypes, errors
+from tfmini.core import dtypes, errors
 from tfmini.graph import Tensor, _graph_of
 
 _GRADIENTS = {}  # op type -> grad_fn, or None for ops registered as not differentiable
@@ -20,9 +20,7 @@ class RegisterGradient:
         self._op_type = op_type
 
     def __call__(self, fn):
-        if self._op_type in _GRADIENTS:
-            raise KeyError(f"Registering two gradient with name '{self._op_type}'!")
-        _GRADIENTS[self._op_type] = fn
+        _register(self._op_type, fn)
         return fn
 
 
@@ -30,9 +28,17 @@ def NotDifferentiable(op_type):  # noqa: N802 - TensorFlow's name
     """Declares that ops of `op_type` pass no gradient to their inputs."""
     if not isinstance(op_type, str):
         raise TypeError("op_type must be a string")
+    _register(op_type, None)
+
+
+def _register(op_type, fn):
+    """A gradient for `op_type`: any name (gradient_override_map maps op types to names of the user's), but
+    only once. The built-in gradients load first, so a user's duplicate fails here, not in a later
+    unrelated tf.gradients."""
+    _load_gradient_modules()
     if op_type in _GRADIENTS:
         raise KeyError(f"Registering two gradient with name '{op_type}'!")
-    _GRADIENTS[op_type] = None
+    _GRADIENTS[op_type] = fn
 
 
 NoGradient = NotDifferentiable
@@ -50,7 +56,14 @@ def get_gradient_function(op):
         raise LookupError(f"No gradient defined for operation '{op.name}' (op type: {op_type})") from None
 
 
+_builtin_loaded = False
+
+
 def _load_gradient_modules():
+    global _builtin_loaded
+    if _builtin_loaded:
+        return
+    _builtin_loaded = True
     from tfmini.ops import array_grad, math_grad, nn_grad  # noqa: F401 - they register on import
 
 

@@ -7,14 +7,16 @@ import contextlib
 import re
 import threading
 
-from tfmini import attrs as attr_lib
-from tfmini import device as device_lib
-from tfmini import dtypes
-from tfmini import op_registry
+from tfmini.core import attrs as attr_lib
+from tfmini.core import device as device_lib
+from tfmini.core import dtypes
+from tfmini.core import op_registry
+from google.protobuf import text_format
 from google.protobuf import text_format
 
+from tfmini.core.tensor_shape import TensorShape, as_shape
 from tfmini.protos import attr_value_pb2, graph_pb2, node_def_pb2, tensor_pb2
-from tfmini.tensor_shape import TensorShape, as_shape
+
 
 # Print protos as TensorFlow does (text format, map keys sorted, floats as 1.0), not upb's raw order.
 for _message in (graph_pb2.GraphDef, node_def_pb2.NodeDef, attr_value_pb2.AttrValue, tensor_pb2.TensorProto):
@@ -241,7 +243,7 @@ class Graph:
             control = self._control_dependencies_for(input_ops)
             op = Operation(self, op_type, name, inputs, attrs, control)
             if output_types is None:
-                outs = op_registry.lookup(op_type).infer(op)
+                outs = op_registry.infer(op)
             else:
                 outs = [(dt, TensorShape(None)) for dt in output_types]
             op._outputs = [Tensor(op, i, dt, shape) for i, (dt, shape) in enumerate(outs)]

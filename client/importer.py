@@ -8,11 +8,12 @@ import os
 
 from google.protobuf import text_format
 
-from tfmini import attrs as attr_lib
-from tfmini import errors, op_registry
+from tfmini.core import attrs as attr_lib
+from tfmini.core import errors, op_registry
+from tfmini.core.names import input_source
 from tfmini.graph import Graph, Operation, Tensor, get_default_graph
 from tfmini.protos import graph_pb2
-from tfmini.server.prune import input_source
+
 
 
 def _topological(nodes):

@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes
 from tfmini.ops import random_ops
 from tfmini.ops.array_ops import fill, zeros
 from tfmini.ops.core import constant

@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from tfmini import dtypes, errors, tensor_util
+from tfmini.core import dtypes, errors, tensor_util
 from tfmini.graph import Graph, Operation, Tensor, get_default_graph
 from tfmini.protos import config_pb2, master_pb2, named_tensor_pb2
 

@@ -2,7 +2,8 @@
 import contextlib
 import threading
 
-from tfmini import dtypes, init_ops
+from tfmini import init_ops
+from tfmini.core import dtypes
 from tfmini.graph import get_default_graph
 from tfmini.variables import Variable
 

@@ -1,5 +1,5 @@
 """tf.Variable (TF 1.x ref variables): VariableV2 + Assign initializer + Identity snapshot named `read`."""
-from tfmini import dtypes
+from tfmini.core import dtypes
 from tfmini.graph import GraphKeys, Tensor, get_default_graph, name_scope
 from tfmini.ops import control_flow_ops, state_ops
 from tfmini.ops.array_ops import identity

@@ -6,8 +6,8 @@ the Worker object itself (called directly), the others are gRPC stubs.
 import concurrent.futures
 import threading
 
-from tfmini import errors
-from tfmini.device import DeviceSpec
+from tfmini.core import errors
+from tfmini.core.device import DeviceSpec
 from tfmini.protos import worker_pb2
 
 

@@ -1,5 +1,5 @@
 """tf.train.replica_device_setter: variables round-robin over the ps tasks, everything else on the worker."""
-from tfmini.device import DeviceSpec
+from tfmini.core.device import DeviceSpec
 
 STANDARD_PS_OPS = (
     "Variable", "VariableV2", "AutoReloadVariable", "MutableHashTable", "MutableHashTableV2",

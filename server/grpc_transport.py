@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from tfmini import dtypes, errors, tensor_util
+from tfmini.core import dtypes, errors, tensor_util
 from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server import grpc_link
 

@@ -3,8 +3,8 @@ import logging
 import random
 import threading
 
-from tfmini import errors
-from tfmini.device import DeviceSpec
+from tfmini.core import errors
+from tfmini.core.device import DeviceSpec
 from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server.master_session import MasterSession
 

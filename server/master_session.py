@@ -8,11 +8,12 @@ import logging
 import random
 import threading
 
-from tfmini import errors
+from tfmini.core import errors
+from tfmini.core.names import canonical_tensor_name, input_source
+from tfmini.core.partition import partition
 from tfmini.protos import master_pb2, worker_pb2
-from tfmini.server.partition import partition
 from tfmini.server.placement import place
-from tfmini.server.prune import input_source, prune
+from tfmini.server.prune import prune
 from tfmini.worker import kernels
 
 log = logging.getLogger("tfmini.master")
@@ -40,13 +41,6 @@ class Plan:
     def __init__(self, parts, fetch_keys):
         self.parts = parts
         self.fetch_keys = fetch_keys  # rendezvous key of each requested fetch, in request order
-
-
-def _canonical_tensor(name):
-    node, index = input_source(name)
-    if index < 0:
-        raise errors.InvalidArgumentError(None, None, f"'{name}' is not a tensor name")
-    return f"{node}:{index}"
 
 
 class MasterSession:
@@ -176,8 +170,8 @@ class MasterSession:
 
     def _build_plan(self, feed_names, fetch_names, targets):
         """Prunes, places, partitions and registers the graph for one step signature."""
-        feeds = [_canonical_tensor(f) for f in feed_names]
-        fetches = [_canonical_tensor(f) for f in fetch_names]
+        feeds = [canonical_tensor_name(f) for f in feed_names]
+        fetches = [canonical_tensor_name(f) for f in fetch_names]
         feed_pairs = {input_source(f) for f in feeds}
         for node, _ in feed_pairs:
             self._require(node, "Feed")

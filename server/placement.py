@@ -7,9 +7,9 @@ devices, preferring the master's own task for anything left open.
 """
 import logging
 
-from tfmini import errors, op_registry
-from tfmini.device import DeviceSpec
-from tfmini.server.prune import input_source
+from tfmini.core import errors, op_registry
+from tfmini.core.device import DeviceSpec
+from tfmini.core.names import input_source
 
 log = logging.getLogger("tfmini.master")
 

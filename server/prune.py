@@ -1,18 +1,5 @@
 """Pruning: the nodes a step needs to produce its fetches and run its targets, stopping at feeds."""
-from tfmini import errors
-
-
-def parse_tensor_name(name):
-    """("node", index) of "node:index" (index 0 when absent)."""
-    node, _, index = name.partition(":")
-    return node, int(index) if index else 0
-
-
-def input_source(name):
-    """(node, index) of a NodeDef input; index -1 marks a control input ("^node")."""
-    if name.startswith("^"):
-        return name[1:], -1
-    return parse_tensor_name(name)
+from tfmini.core import errors
 
 
 def prune(edges, feeds, roots):

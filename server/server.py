@@ -9,7 +9,7 @@ import threading
 
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from tfmini import errors
+from tfmini.core import errors
 from tfmini.protos import cluster_pb2, config_pb2
 from tfmini.server import grpc_transport as transport
 from tfmini.server import local

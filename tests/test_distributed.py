@@ -12,12 +12,13 @@ import numpy as np
 import pytest
 
 import tfmini as tf
-from tfmini import tensor_util
-import tfmini.train  # noqa: F401  (tf.train may not be imported by tfmini yet)
+from tfmini.core import tensor_util
 from tfmini.protos import graph_pb2, master_pb2, worker_pb2
 from tfmini.server import grpc_transport as transport
 from tfmini.server.grpc_master import connect_master
 from tfmini.server.server import ClusterSpec, Server
+import tfmini.train  # noqa: F401  (tf.train may not be imported by tfmini yet)
+
 
 train = sys.modules["tfmini.train"]
 HAS_GD = hasattr(train, "GradientDescentOptimizer")
@@ -248,7 +249,7 @@ def _async_recv(worker, step_id, key):
 
 
 def test_an_early_recvtensor_is_answered_by_the_send_and_holds_no_thread():
-    from tfmini.worker.rendezvous import make_key
+    from tfmini.core.names import make_key
     from tfmini.worker.worker import Worker
     import threading
     worker = Worker("/job:ps/replica:0/task:0", recv_timeout=0.3)
@@ -317,7 +318,7 @@ def test_link_frames_with_bad_input_get_clear_errors(cluster):
 
 
 def _node(name, op, inputs=(), device="", **attrs):
-    from tfmini import attrs as attr_lib
+    from tfmini.core import attrs as attr_lib
     from tfmini.protos import node_def_pb2
     node = node_def_pb2.NodeDef(name=name, op=op, input=list(inputs), device=device)
     for k, v in attrs.items():
@@ -485,6 +486,7 @@ import numpy as np
 import tfmini as tf
 import tfmini.train as train
 spec, task, steps = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+spec, task, steps = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 rng = np.random.default_rng(task)
 X = rng.uniform(-1, 1, (64, 2)).astype(np.float32)
 Y = (X[:, :1] * X[:, 1:] > 0).astype(np.float32)  # XOR of signs
@@ -626,7 +628,7 @@ def test_callables_over_grpc(cluster):
 
 def test_a_pull_that_comes_after_its_step_failed_fails_at_once():
     from tfmini.protos import worker_pb2
-    from tfmini.worker.rendezvous import make_key
+    from tfmini.core.names import make_key
     from tfmini.worker.worker import Worker
     worker = Worker("/job:ps/replica:0/task:0")
     device = worker.devices[0]

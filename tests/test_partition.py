@@ -1,8 +1,9 @@
 """The partitioner: per-task GraphDefs with _Send/_Recv pairs carrying TF's attrs."""
-from tfmini import attrs as attr_lib
-from tfmini import dtypes
+from tfmini.core import attrs as attr_lib
+from tfmini.core import dtypes
+from tfmini.core.partition import partition
 from tfmini.protos import node_def_pb2
-from tfmini.server.partition import partition
+
 
 PS = "/job:ps/replica:0/task:0/device:CPU:0"
 W0 = "/job:worker/replica:0/task:0/device:CPU:0"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import tfmini as tf
-from tfmini import tensor_util
+from tfmini.core import tensor_util
 from tfmini.protos import graph_pb2, tensor_pb2
 
 tb_proto = pytest.importorskip("tensorboard.compat.proto.graph_pb2", reason="tensorboard ships TF's protos")

@@ -9,7 +9,7 @@ import threading
 
 import numpy as np
 
-from tfmini.device import DeviceSpec
+from tfmini.core.device import DeviceSpec
 from tfmini.protos import device_attributes_pb2
 
 _HOST_MEMORY = 1 << 31

@@ -21,9 +21,10 @@ import sys
 
 import numpy as np
 
-from tfmini import attrs as attr_lib
-from tfmini import errors, op_registry
-from tfmini.device import DeviceSpec
+from tfmini.core import attrs as attr_lib
+from tfmini.core import errors, op_registry
+from tfmini.core.device import DeviceSpec
+from tfmini.core.names import input_source
 from tfmini.worker import kernels
 from tfmini.worker.kernels.sendrecv import rendezvous_key
 
@@ -52,13 +53,6 @@ class KernelNode:
         if self._attrs is None:
             self._attrs = attr_lib.attr_dict(self._node_def)
         return self._attrs
-
-
-def _parse_input(name):
-    if name[0] == "^":
-        return name[1:], -1
-    node, _, index = name.partition(":")
-    return node, int(index) if index else 0
 
 
 def _invalid(message):
@@ -141,7 +135,7 @@ class ExecutionPlan:
                 if n.name in seen:
                     raise _invalid(f"Duplicate node name in graph: '{n.name}'")
                 seen.add(n.name)
-        inputs = [[_parse_input(i) for i in n.input] for n in nodes]
+        inputs = [[input_source(i) for i in n.input] for n in nodes]
         task_name = getattr(env, "task_name", None)
         slot_of, produces_ref, constants = {}, {}, {}
         compiled, n_slots = [], 0

@@ -1,29 +1,13 @@
 """Where a step's tensors meet: `_Send` puts a tensor under a rendezvous key, `_Recv` takes it.
 
-A key is TensorFlow's `<send_device>;<hex incarnation>;<recv_device>;<tensor_name>;0:0`.
+A key is TensorFlow's (`tfmini.core.names.make_key`).
 Each step has its own table (the step id is not part of the key). A table can
 be aborted: every waiting and later `recv` then fails with the abort's error.
 """
 import threading
 import time
 
-from tfmini import errors
-
-
-def make_key(send_device, incarnation, recv_device, tensor_name, frame_iter="0:0"):
-    return f"{send_device};{incarnation:016x};{recv_device};{tensor_name};{frame_iter}"
-
-
-def parse_key(key):
-    """(send_device, incarnation, recv_device, tensor_name) of a key; InvalidArgumentError if malformed."""
-    parts = key.split(";")
-    if len(parts) != 5:
-        raise errors.InvalidArgumentError(None, None, f"Invalid rendezvous key: {key}")
-    try:
-        incarnation = int(parts[1], 16)
-    except ValueError:
-        raise errors.InvalidArgumentError(None, None, f"Invalid rendezvous key: {key}") from None
-    return parts[0], incarnation, parts[2], parts[3]
+from tfmini.core import errors
 
 
 class StepRendezvous:

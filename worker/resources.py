@@ -4,7 +4,7 @@ Containers map names to VariableRefs; `Reset`/`CleanupAll` drop whole containers
 """
 import threading
 
-from tfmini import errors
+from tfmini.core import errors
 
 DEFAULT_CONTAINER = "localhost"
 

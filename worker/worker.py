@@ -13,13 +13,15 @@ import time
 
 import numpy as np
 
-from tfmini import errors, tensor_util
+from tfmini.core import errors, tensor_util
+from tfmini.core.names import parse_key
+from tfmini.core.partition import partition
 from tfmini.protos import graph_pb2, worker_pb2
-from tfmini.server.partition import partition
 from tfmini.worker import devices
 from tfmini.worker.executor import ExecutionPlan
-from tfmini.worker.rendezvous import StepRendezvous, parse_key
+from tfmini.worker.rendezvous import StepRendezvous
 from tfmini.worker.resources import ResourceMgr
+
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
 _FAILED_STEPS_KEPT = 4096

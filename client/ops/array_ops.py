@@ -3,11 +3,13 @@ import builtins
 
 import numpy as np
 
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
+from tfmini.core.indexing import slice_spec
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import Tensor, _graph_of, get_default_graph
 from tfmini.ops import shape_fns
 from tfmini.ops.core import constant, constant_shape, constant_value, convert_to_tensor, make_output
-from tfmini.tensor_shape import TensorShape
+
 
 
 def placeholder(dtype, shape=None, name=None):
@@ -324,6 +326,20 @@ def _unpack_shape(op):
     return [(x.dtype.base_dtype, TensorShape(dims))] * num
 
 
+def _gather_shape(params, indices, axis):
+    if params.shape.ndims is None or indices.shape.ndims is None or axis is None:
+        return TensorShape(None)
+    dims = params.shape.as_list()
+    axis = int(np.reshape(axis, [-1])[0]) % max(len(dims), 1)
+    return TensorShape(dims[:axis] + indices.shape.as_list() + dims[axis + 1:])
+
+
+op_registry.register("Gather", lambda op: [(op.inputs[0].dtype.base_dtype,
+                                           _gather_shape(op.inputs[0], op.inputs[1], 0))])
+op_registry.register("GatherV2", lambda op: [(op.inputs[0].dtype.base_dtype, _gather_shape(
+    op.inputs[0], op.inputs[1], constant_value(op.inputs[2])))])
+
+
 def slice(input_, begin, size, name=None):  # noqa: A001 - TensorFlow's name
     graph = _graph_of([input_])
     with graph.as_default(), graph.name_scope(name or "Slice") as scope:
@@ -374,23 +390,6 @@ def strided_slice_spec(op):
     masks = {k: op.get_attr(k) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                                          "shrink_axis_mask")}
     return slice_spec(begin, end, strides, **masks)
-
-
-def slice_spec(begin, end, strides, begin_mask, end_mask, ellipsis_mask, new_axis_mask, shrink_axis_mask):
-    """TF's StridedSlice encoding turned back into a numpy index tuple (shared with the kernel)."""
-    index = []
-    for i in builtins.range(len(begin)):
-        bit = 1 << i
-        if ellipsis_mask & bit:
-            index.append(Ellipsis)
-        elif new_axis_mask & bit:
-            index.append(None)
-        elif shrink_axis_mask & bit:
-            index.append(int(begin[i]))
-        else:
-            index.append(builtins.slice(None if begin_mask & bit else int(begin[i]),
-                                        None if end_mask & bit else int(end[i]), int(strides[i])))
-    return tuple(index)
 
 
 @op_registry.shape_fn("StridedSlice")

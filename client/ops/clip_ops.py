@@ -1,5 +1,5 @@
 """tf.clip_by_value, tf.clip_by_norm, tf.global_norm, tf.clip_by_global_norm (TF 1.x formulas and names)."""
-from tfmini import dtypes
+from tfmini.core import dtypes
 from tfmini.graph import Tensor, get_default_graph
 from tfmini.ops import array_ops, math_ops, nn_ops
 from tfmini.ops.core import constant, convert_to_tensor

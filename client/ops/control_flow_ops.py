@@ -1,7 +1,7 @@
 """Grouping and ordering: NoOp, group, tuple, with_dependencies."""
 import builtins
 
-from tfmini import op_registry
+from tfmini.core import op_registry
 from tfmini.graph import Operation, Tensor, get_default_graph
 from tfmini.ops.array_ops import identity
 

@@ -6,9 +6,10 @@ that scope, and the op itself takes the scope's name.
 """
 import numpy as np
 
-from tfmini import dtypes, tensor_util
+from tfmini.core import dtypes, tensor_util
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import Operation, Tensor, get_default_graph, _graph_of
-from tfmini.tensor_shape import TensorShape
+
 
 _conversion_functions = []  # (type, fn(value, dtype, name) -> Tensor)
 

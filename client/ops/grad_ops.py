@@ -3,11 +3,12 @@
 Each is a real TensorFlow op type with TF's input order, so our GraphDefs load in TensorFlow.
 Kernels are in worker/kernels/grad.py.
 """
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import _graph_of
 from tfmini.ops import shape_fns
 from tfmini.ops.core import constant_shape, constant_value
-from tfmini.tensor_shape import TensorShape
+
 
 
 @op_registry.shape_fn("BroadcastGradientArgs")

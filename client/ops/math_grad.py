@@ -6,11 +6,12 @@ TF's Shape -> BroadcastGradientArgs -> Sum -> Reshape.
 """
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes
+from tfmini.core.broadcast import reduction_axes
+from tfmini.core.indexing import normalize_axes
 from tfmini.gradients import NotDifferentiable, RegisterGradient
 from tfmini.ops import array_ops, grad_ops, math_ops
 from tfmini.ops.core import constant, constant_value
-from tfmini.worker.kernels.grad import broadcast_gradient_args as _static_bcast_args
 
 
 def _sum_to(grad, x, axes, shape_x):
@@ -24,31 +25,6 @@ def _sum_to(grad, x, axes, shape_x):
             grad = array_ops.reshape(grad, constant(np.array(x.shape.as_list(), np.int32)))
         return grad
     return array_ops.reshape(math_ops.reduce_sum(grad, axes), shape_x)
-
-
-def _partial_bcast_args(sx, sy):
-    """The reduction axes (rx, ry) of a broadcast when they follow from partially known shapes, else None.
-
-    An axis where one side is 1 (or missing) is summed for that side: harmless if the other side is 1
-    too. An unknown size facing a known size > 1, or two unknown sizes, could go either way.
-    """
-    if sx.ndims is None or sy.ndims is None:
-        return None
-    n = max(sx.ndims, sy.ndims)
-    lead_x, lead_y = n - sx.ndims, n - sy.ndims
-    dx = [1] * lead_x + sx.as_list()
-    dy = [1] * lead_y + sy.as_list()
-    rx, ry = [], []
-    for i, (a, b) in enumerate(zip(dx, dy)):
-        if i < lead_x or i < lead_y:  # an axis one side lacks is always summed away for that side
-            (rx if i < lead_x else ry).append(i)
-        elif a == 1 and b != 1:
-            rx.append(i)
-        elif b == 1 and a != 1:
-            ry.append(i)
-        elif a is None or b is None:
-            return None
-    return rx, ry
 
 
 def _sum_back(grad, x, axes, rank):
@@ -67,9 +43,10 @@ def _sum_back(grad, x, axes, rank):
 def unbroadcast(x, y, gx, gy):
     """(gx, gy) summed back to the shapes of x and y, as TF's binary-op gradients do."""
     if x.shape.is_fully_defined() and y.shape.is_fully_defined():
-        rx, ry = _static_bcast_args(x.shape.as_list(), y.shape.as_list())
+        rx, ry = reduction_axes(x.shape.as_list(), y.shape.as_list())
         return _sum_to(gx, x, rx, None), _sum_to(gy, y, ry, None)
-    partial = _partial_bcast_args(x.shape, y.shape)
+    partial = reduction_axes(x.shape.as_list(), y.shape.as_list()) if x.shape.ndims is not None and \
+        y.shape.ndims is not None else None
     if partial is not None:  # e.g. a bias [64] added to a batch [?, 64]: no shape ops at run time
         rank = max(x.shape.ndims, y.shape.ndims)
         return _sum_back(gx, x, partial[0], rank), _sum_back(gy, y, partial[1], rank)
@@ -243,7 +220,7 @@ def _kept_dims_shape(x, axes_t):
     axes = constant_value(axes_t)
     if x.shape.ndims is not None and axes is not None:
         rank = x.shape.ndims
-        reduced = {int(a) % rank for a in np.reshape(axes, [-1])} if rank else set()
+        reduced = normalize_axes([int(a) for a in np.reshape(axes, [-1])], rank, ValueError)
         if x.shape.is_fully_defined() or len(reduced) == rank:  # e.g. a mean over a batch of unknown size
             return [1 if i in reduced else d for i, d in enumerate(x.shape.as_list())]
     shape = array_ops.shape(x)

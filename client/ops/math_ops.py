@@ -1,11 +1,12 @@
 """Element-wise math, comparisons, casts, matmul and reductions, with Tensor's operator overloads."""
 import numpy as np
 
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import Tensor, _graph_of
 from tfmini.ops import shape_fns
 from tfmini.ops.core import constant, convert_to_tensor, make_op, make_output
-from tfmini.tensor_shape import TensorShape
+
 
 BINARY = ["Add", "AddV2", "Sub", "Mul", "RealDiv", "Div", "DivNoNan", "FloorDiv", "FloorMod", "TruncateDiv",
           "TruncateMod", "Pow", "Maximum", "Minimum", "SquaredDifference", "Atan2"]

@@ -1,9 +1,10 @@
 """tf.nn: activations, softmax and the cross-entropy losses."""
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import _graph_of
 from tfmini.ops import array_ops, math_ops, shape_fns
 from tfmini.ops.core import convert_to_tensor, make_output
-from tfmini.tensor_shape import TensorShape
+
 
 relu = math_ops._unary("Relu")
 relu6 = math_ops._unary("Relu6")

@@ -1,15 +1,13 @@
 """Random tensors with TF's seeding: a graph seed plus an op seed give reproducible (seed, seed2) attrs."""
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
 from tfmini.graph import get_default_graph, get_seed
 from tfmini.ops import math_ops
 from tfmini.ops.core import constant_shape, convert_to_tensor
 
 op_registry.register(["RandomUniform", "RandomStandardNormal", "TruncatedNormal"],
-                     lambda op: [(op.get_attr("dtype"), constant_shape(op.inputs[0]))], stateful=True)
-op_registry.register("RandomUniformInt", lambda op: [(op.inputs[1].dtype.base_dtype, constant_shape(op.inputs[0]))],
-                     stateful=True)
-op_registry.register("RandomShuffle", lambda op: [(op.inputs[0].dtype.base_dtype, op.inputs[0].shape)],
-                     stateful=True)
+                     lambda op: [(op.get_attr("dtype"), constant_shape(op.inputs[0]))])
+op_registry.register("RandomUniformInt", lambda op: [(op.inputs[1].dtype.base_dtype, constant_shape(op.inputs[0]))])
+op_registry.register("RandomShuffle", lambda op: [(op.inputs[0].dtype.base_dtype, op.inputs[0].shape)])
 
 
 def _seed_attrs(seed):

@@ -3,9 +3,10 @@
 A `VarHandleOp` outputs a handle (DT_RESOURCE); the other ops read or write the
 variable through it. Every op taking a handle is placed with the variable.
 """
-from tfmini import dtypes, op_registry
-from tfmini.ops.core import constant_value  # noqa: F401 - keeps the op registry import order obvious
-from tfmini.tensor_shape import TensorShape
+from tfmini.core import dtypes, op_registry
+from tfmini.core.op_registry import APPLY_SLOTS
+from tfmini.core.tensor_shape import TensorShape
+
 
 
 def _handle_shape(handle):
@@ -15,12 +16,9 @@ def _handle_shape(handle):
     return TensorShape(None)
 
 
-op_registry.register("VarHandleOp", lambda op: [(dtypes.resource, TensorShape([]))], stateful=True)
-op_registry.register("ReadVariableOp", lambda op: [(op.get_attr("dtype"), _handle_shape(op.inputs[0]))],
-                     ref_inputs=(0,), stateful=True)
-op_registry.register("VarIsInitializedOp", lambda op: [(dtypes.bool, TensorShape([]))], ref_inputs=(0,),
-                     stateful=True)
+op_registry.register("VarHandleOp", lambda op: [(dtypes.resource, TensorShape([]))])
+op_registry.register("ReadVariableOp", lambda op: [(op.get_attr("dtype"), _handle_shape(op.inputs[0]))])
+op_registry.register("VarIsInitializedOp", lambda op: [(dtypes.bool, TensorShape([]))])
 op_registry.register(["AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp", "DestroyResourceOp"],
-                     lambda op: [], ref_inputs=(0,), stateful=True)
-op_registry.register(["ResourceApplyGradientDescent", "ResourceApplyMomentum", "ResourceApplyAdam",
-                      "ResourceApplyAdagrad", "ResourceApplyRMSProp"], lambda op: [], ref_inputs=(0,), stateful=True)
+                     lambda op: [])
+op_registry.register([f"ResourceApply{name}" for name in APPLY_SLOTS], lambda op: [])

@@ -1,9 +1,10 @@
 """Shape-inference rules shared by many op types (static shapes, as TF's common_shape_fns)."""
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes, indexing
+from tfmini.core.broadcast import IncompatibleShapes, broadcast_shape
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.ops.core import constant_value
-from tfmini.tensor_shape import TensorShape
 
 
 def unchanged(op):
@@ -24,24 +25,12 @@ def broadcast_shapes(a, b, op=None):
     """The numpy/TF broadcast of two static shapes; ValueError where known dims clash."""
     if a.ndims is None or b.ndims is None:
         return TensorShape(None)
-    da, db = a.as_list()[::-1], b.as_list()[::-1]
-    out = []
-    for i in range(max(len(da), len(db))):
-        x = da[i] if i < len(da) else 1
-        y = db[i] if i < len(db) else 1
-        if x == 1:
-            out.append(y)
-        elif y == 1:
-            out.append(x)
-        elif x is None:
-            out.append(y)
-        elif y is None or x == y:
-            out.append(x)
-        else:
-            where = f" for '{op.name}' (op: '{op.type}')" if op is not None else ""
-            raise ValueError(f"Dimensions must be equal, but are {x} and {y}{where} with input shapes: "
-                             f"{_shape_str(a)}, {_shape_str(b)}.")
-    return TensorShape(out[::-1])
+    try:
+        return TensorShape(broadcast_shape(a.as_list(), b.as_list()))
+    except IncompatibleShapes as e:
+        where = f" for '{op.name}' (op: '{op.type}')" if op is not None else ""
+        raise ValueError(f"Dimensions must be equal, but are {e.dims[0]} and {e.dims[1]}{where} with input shapes: "
+                         f"{_shape_str(a)}, {_shape_str(b)}.") from None
 
 
 def _shape_str(shape):
@@ -59,12 +48,9 @@ def broadcast_bool(op):
 
 
 def normalize_axes(axes, rank, op=None):
-    axes = [int(a) for a in np.reshape(axes, [-1])]
-    for a in axes:
-        if not -rank <= a < max(rank, 1):
-            where = f" for '{op.name}'" if op is not None else ""
-            raise ValueError(f"Invalid reduction dimension {a} for input with {rank} dimensions{where}.")
-    return sorted({a % rank if rank else 0 for a in axes})
+    where = f" for '{op.name}'" if op is not None else ""
+    return indexing.normalize_axes([int(a) for a in np.reshape(axes, [-1])], rank, lambda a: ValueError(
+        f"Invalid reduction dimension {a} for input with {rank} dimensions{where}."))
 
 
 def reduction(op, out_dtype=None):

@@ -1,9 +1,10 @@
 """Ref-variable ops: VariableV2 and the Assign family, which write through a variable's ref output."""
-from tfmini import dtypes, op_registry
+from tfmini.core import dtypes, op_registry
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import _graph_of, get_default_graph
 from tfmini.ops import shape_fns
 from tfmini.ops.core import convert_to_tensor
-from tfmini.tensor_shape import TensorShape
+
 
 
 def variable_op_v2(shape, dtype, name="Variable", container="", shared_name=""):
@@ -13,7 +14,7 @@ def variable_op_v2(shape, dtype, name="Variable", container="", shared_name=""):
 
 
 op_registry.register(["VariableV2", "Variable"],
-                     lambda op: [(op.get_attr("dtype")._as_ref, TensorShape(op.get_attr("shape")))], stateful=True)
+                     lambda op: [(op.get_attr("dtype")._as_ref, TensorShape(op.get_attr("shape")))])
 
 
 def _ref_update(op_type, extra_attrs):
@@ -35,7 +36,7 @@ assign_add = _ref_update("AssignAdd", {"use_locking": False})
 assign_sub = _ref_update("AssignSub", {"use_locking": False})
 
 
-@op_registry.shape_fn("Assign", ref_inputs=(0,), stateful=True)
+@op_registry.shape_fn("Assign")
 def _assign_shape(op):
     ref, value = op.inputs
     shape = value.shape if not op.get_attr("validate_shape") else ref.shape.merge_with(value.shape) \
@@ -51,8 +52,7 @@ def _shape_mismatch(op, ref, value):
                      f"{value.shape}.")
 
 
-op_registry.register(["AssignAdd", "AssignSub"], lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)],
-                     ref_inputs=(0,), stateful=True)
+op_registry.register(["AssignAdd", "AssignSub"], lambda op: [(op.inputs[0].dtype, op.inputs[0].shape)])
 
 
 def is_variable_initialized(ref, name=None):
@@ -63,7 +63,7 @@ def is_variable_initialized(ref, name=None):
                                name=name or "IsVariableInitialized").outputs[0]
 
 
-op_registry.register("IsVariableInitialized", shape_fns.scalar_of(dtypes.bool), ref_inputs=(0,))
+op_registry.register("IsVariableInitialized", shape_fns.scalar_of(dtypes.bool))
 
 
 def count_up_to(ref, limit, name=None):
@@ -74,5 +74,4 @@ def count_up_to(ref, limit, name=None):
                                name=name or "CountUpTo").outputs[0]
 
 
-op_registry.register("CountUpTo", lambda op: [(op.inputs[0].dtype.base_dtype, TensorShape([]))],
-                     ref_inputs=(0,), stateful=True)
+op_registry.register("CountUpTo", lambda op: [(op.inputs[0].dtype.base_dtype, TensorShape([]))])

@@ -11,10 +11,11 @@ import re
 
 import numpy as np
 
-from tfmini import dtypes, op_registry, tensor_util
+from tfmini.core import dtypes, op_registry, tensor_util
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import GraphKeys, _graph_of, get_default_graph
 from tfmini.ops.core import convert_to_tensor
-from tfmini.tensor_shape import TensorShape
+
 
 op_registry.register(["ScalarSummary", "HistogramSummary", "ImageSummary", "MergeSummary"],
                      lambda op: [(dtypes.string, TensorShape([]))])

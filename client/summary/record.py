@@ -6,7 +6,7 @@ import struct
 
 import crc32c as _crc32c
 
-from tfmini import errors
+from tfmini.core import errors
 
 _MASK_DELTA = 0xA282EAD8
 

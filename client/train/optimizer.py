@@ -4,7 +4,7 @@
 (`<var>/Adam`, `<var>/Adam_1`, ...) colocated with their variable, and in non-slot variables such
 as Adam's `beta1_power`.
 """
-from tfmini import dtypes
+from tfmini.core import dtypes
 from tfmini.gradients import gradients
 from tfmini.graph import GraphKeys, Tensor, get_default_graph
 from tfmini.ops import array_ops, control_flow_ops, math_ops, state_ops

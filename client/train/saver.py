@@ -10,7 +10,7 @@ import os
 import crc32c
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
 from tfmini.graph import get_default_graph
 from tfmini.ops import array_ops, control_flow_ops
 from tfmini.train import training_util

@@ -3,7 +3,7 @@
 Every op writes through ref inputs, so it is colocated with the variable: the update runs where
 the variable lives (a ps task in a cluster) and only the gradient crosses the wire.
 """
-from tfmini import op_registry
+from tfmini.core import op_registry
 from tfmini.graph import _graph_of
 from tfmini.ops.core import convert_to_tensor
 
@@ -34,8 +34,8 @@ def _apply_shape(op):
     return [(var.dtype, shape)]
 
 
-for _op_type, (_names, _refs, _attrs) in APPLY_OPS.items():
-    op_registry.register(_op_type, _apply_shape, ref_inputs=_refs, stateful=True, input_names=_names)
+for _op_type in APPLY_OPS:
+    op_registry.register(_op_type, _apply_shape)
 
 
 def apply_op(op_type, var, *inputs, use_locking=False, name=None, **attrs):

@@ -1,7 +1,7 @@
 """The global step: an int64 variable named `global_step` in the GLOBAL_STEP collection."""
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes
 from tfmini.graph import GraphKeys, get_default_graph
 
 

@@ -5,7 +5,7 @@ already decoded and `node.xp` the array module of its device (numpy on CPU,
 CuPy on GPU). The compute function it returns runs every step, on input
 arrays only, so attrs are never looked up in the hot loop.
 """
-from tfmini import errors
+from tfmini.core import errors, op_registry
 
 
 CPU_ONLY = ("CPU",)
@@ -32,14 +32,23 @@ def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False, device_t
     """
     def wrap(factory):
         for op_type in op_types:
-            _KERNELS[op_type] = Kernel(factory, num_outputs, ref_inputs, produces_ref, device_types)
+            _register(op_type, Kernel(factory, num_outputs, ref_inputs, produces_ref, device_types))
         return factory
     return wrap
 
 
 def simple(op_type, make):
     """Registers an op whose compute function depends only on the array module: `make(xp) -> fn`."""
-    _KERNELS[op_type] = Kernel(lambda node: make(node.xp), 1, (), False, ANY_DEVICE)
+    _register(op_type, Kernel(lambda node: make(node.xp), 1, (), False, ANY_DEVICE))
+
+
+def _register(op_type, k):
+    op_def = op_registry.defined(op_type, "a kernel")
+    if op_type in _KERNELS:
+        raise KeyError(f"Registering two kernels for op type '{op_type}'")
+    if not set(k.ref_inputs) <= set(op_def.ref_inputs):
+        raise KeyError(f"The kernel of '{op_type}' takes refs at {k.ref_inputs}, its definition at {op_def.ref_inputs}")
+    _KERNELS[op_type] = k
 
 
 def device_types(op_type):

@@ -1,8 +1,8 @@
 """Constants, placeholders and shape/layout kernels."""
 import numpy as np
 
-from tfmini import errors, tensor_util
-from tfmini.ops.array_ops import slice_spec
+from tfmini.core import errors, tensor_util
+from tfmini.core.indexing import slice_spec
 from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 

@@ -1,29 +1,19 @@
 """Kernels of the gradient helper ops (client/ops/grad_ops.py), with TensorFlow's formulas."""
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
+from tfmini.core.broadcast import IncompatibleShapes, reduction_axes
+from tfmini.core.indexing import slice_spec
 from tfmini.worker.kernels import kernel, simple
 
 
 def broadcast_gradient_args(s0, s1):
-    """TF's BCast reduction indices: the output axes each input was broadcast along (numpy-style shapes)."""
+    """TF's BCast reduction indices of two shape vectors; InvalidArgumentError where they clash."""
     s0, s1 = [int(d) for d in np.reshape(s0, [-1])], [int(d) for d in np.reshape(s1, [-1])]
-    if s0 == s1:  # TF's fast path: nothing was broadcast
-        return [], []
-    n = max(len(s0), len(s1))
-    p0, p1 = [1] * (n - len(s0)) + s0, [1] * (n - len(s1)) + s1
-    r0, r1 = [], []
-    for i, (a, b) in enumerate(zip(p0, p1)):
-        if a == b:
-            if a == 1:  # both 1: TF reduces both (a no-op sum that keeps the rank right)
-                r0.append(i), r1.append(i)
-        elif a == 1:
-            r0.append(i)
-        elif b == 1:
-            r1.append(i)
-        else:
-            raise errors.InvalidArgumentError(None, None, f"Incompatible shapes: {s0} vs. {s1}")
-    return r0, r1
+    try:
+        return reduction_axes(s0, s1)
+    except IncompatibleShapes:
+        raise errors.InvalidArgumentError(None, None, f"Incompatible shapes: {s0} vs. {s1}") from None
 
 
 @kernel("BroadcastGradientArgs", num_outputs=2)
@@ -104,7 +94,6 @@ def _pad(node):
 
 @kernel("StridedSliceGrad")
 def _strided_slice_grad(node):
-    from tfmini.ops.array_ops import slice_spec
     masks = {k: node.attrs.get(k, 0) for k in ("begin_mask", "end_mask", "ellipsis_mask", "new_axis_mask",
                                                 "shrink_axis_mask")}
     xp = node.xp

@@ -3,16 +3,22 @@ import operator
 
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
+from tfmini.core.indexing import normalize_axes
 from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
+# Python's operators give the same results as numpy's ufuncs on arrays, and are ten times cheaper on
+# the 0-d values of scalar graphs (numpy's scalar fast path).
+_OPERATORS = {"Add": operator.add, "AddV2": operator.add, "Sub": operator.sub, "Mul": operator.mul,
+              "RealDiv": operator.truediv, "FloorMod": operator.mod, "Neg": operator.neg,
+              "Equal": operator.eq, "NotEqual": operator.ne, "Less": operator.lt, "LessEqual": operator.le,
+              "Greater": operator.gt, "GreaterEqual": operator.ge}
+for _op, _fn in _OPERATORS.items():
+    simple(_op, lambda xp, _fn=_fn: _fn)
 _UFUNCS = {
-    "Add": "add", "AddV2": "add", "Sub": "subtract", "Mul": "multiply", "RealDiv": "true_divide",
-    "FloorMod": "mod", "Maximum": "maximum", "Minimum": "minimum", "Atan2": "arctan2",
-    "Equal": "equal", "NotEqual": "not_equal", "Less": "less", "LessEqual": "less_equal",
-    "Greater": "greater", "GreaterEqual": "greater_equal", "LogicalAnd": "logical_and",
+    "Maximum": "maximum", "Minimum": "minimum", "Atan2": "arctan2", "LogicalAnd": "logical_and",
     "LogicalOr": "logical_or", "LogicalNot": "logical_not",
-    "Neg": "negative", "Square": "square", "Sqrt": "sqrt", "Exp": "exp", "Expm1": "expm1", "Log": "log",
+    "Square": "square", "Sqrt": "sqrt", "Exp": "exp", "Expm1": "expm1", "Log": "log",
     "Log1p": "log1p", "Abs": "abs", "Sign": "sign", "Floor": "floor", "Ceil": "ceil", "Rint": "rint",
     "Round": "rint", "Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "arcsin", "Acos": "arccos",
     "Atan": "arctan", "Sinh": "sinh", "Cosh": "cosh", "Tanh": "tanh", "IsNan": "isnan", "IsInf": "isinf",
@@ -20,14 +26,6 @@ _UFUNCS = {
 }
 for _op, _name in _UFUNCS.items():
     simple(_op, lambda xp, _name=_name: getattr(xp, _name))
-# Python's operators give the same results as these ufuncs on arrays, and are ten times cheaper on the
-# 0-d values of scalar graphs (numpy's scalar fast path).
-_OPERATORS = {"Add": operator.add, "AddV2": operator.add, "Sub": operator.sub, "Mul": operator.mul,
-              "RealDiv": operator.truediv, "FloorMod": operator.mod, "Neg": operator.neg,
-              "Equal": operator.eq, "NotEqual": operator.ne, "Less": operator.lt, "LessEqual": operator.le,
-              "Greater": operator.gt, "GreaterEqual": operator.ge}
-for _op, _fn in _OPERATORS.items():
-    simple(_op, lambda xp, _fn=_fn: _fn)
 
 
 def _same_type(fn):
@@ -109,12 +107,8 @@ def _add_n(node):
 
 
 def _axes(axes, ndim):
-    axes = np.reshape(np.asarray(axes), [-1]).tolist()
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise errors.InvalidArgumentError(None, None, f"Invalid reduction dimension ({a} for input with "
-                                                          f"{ndim} dimension(s)")
-    return tuple(sorted({a % ndim for a in axes})) if ndim else ()
+    return normalize_axes(np.reshape(np.asarray(axes), [-1]).tolist(), ndim, lambda a: errors.InvalidArgumentError(
+        None, None, f"Invalid reduction dimension ({a} for input with {ndim} dimension(s)"))
 
 
 def _reduction(reduce_fn, keep_type=True):

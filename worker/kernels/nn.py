@@ -1,7 +1,7 @@
 """Softmax family and the cross-entropy losses (numerically stable forms)."""
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
 from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
 

@@ -1,7 +1,7 @@
 """Resource variables: a handle is the VariableRef itself, passed as a value inside one task."""
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
 from tfmini.worker.kernels import ANY_DEVICE, kernel
 
 
@@ -45,14 +45,6 @@ def _update(op):
 
 kernel("AssignAddVariableOp", num_outputs=0, device_types=ANY_DEVICE)(_update(lambda a, b: a + b))
 kernel("AssignSubVariableOp", num_outputs=0, device_types=ANY_DEVICE)(_update(lambda a, b: a - b))
-
-
-@kernel("ResourceApplyGradientDescent", num_outputs=0, device_types=ANY_DEVICE)
-def _apply_gd(node):
-    def fn(ref, alpha, delta):
-        current = ref.read()
-        ref.value = (current - alpha * delta).astype(current.dtype, copy=False)
-    return fn
 
 
 @kernel("DestroyResourceOp", num_outputs=0, device_types=ANY_DEVICE)

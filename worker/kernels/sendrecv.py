@@ -4,10 +4,11 @@ A `_Send` parks its tensor in the step's rendezvous. A `_Recv` takes it from
 there when the sender is in this task (or the client fed it), else pulls it
 from the sending task with RecvTensor.
 """
-from tfmini.device import DeviceSpec
+from tfmini.core.device import DeviceSpec
+from tfmini.core.names import make_key
 from tfmini.worker import devices
 from tfmini.worker.kernels import ANY_DEVICE, kernel
-from tfmini.worker.rendezvous import make_key
+
 
 
 def rendezvous_key(attrs):

@@ -1,7 +1,7 @@
 """Variables (ref-typed outputs backed by the worker's resource store) and the ops that write them."""
 import numpy as np
 
-from tfmini import errors
+from tfmini.core import errors
 from tfmini.worker.kernels import ANY_DEVICE, kernel
 
 

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from tfmini import errors, tensor_util
+from tfmini.core import errors, tensor_util
 from tfmini.protos import summary_pb2
 from tfmini.worker.kernels import kernel
 

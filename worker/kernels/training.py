@@ -1,12 +1,14 @@
-"""Kernels of the Apply* optimizer ops (TF's training_ops formulas, in the variable's dtype).
+"""Kernels of the Apply* and ResourceApply* optimizer ops (TF's training_ops formulas, in the variable's dtype).
 
-Each writes new arrays into `ref.value` rather than updating in place: an array fetched in an
-earlier step may be the very same object, and must not change under the caller.
+Both forms get the variable and its slots as VariableRefs (a ref input, or a resource handle's value);
+the Apply* form also outputs the variable's ref. Each writes new arrays into `ref.value` rather than
+updating in place: an array fetched in an earlier step may be the very same object, and must not
+change under the caller.
 """
 import numpy as np
 
-from tfmini import errors
-from tfmini.worker.kernels import kernel
+from tfmini.core import errors
+from tfmini.worker.kernels import ANY_DEVICE, CPU_ONLY, kernel
 
 
 def _check(name, var, grad):
@@ -15,11 +17,10 @@ def _check(name, var, grad):
                                                       f"{list(var.shape)} {list(np.shape(grad))}")
 
 
-def _apply(op_type, n_refs, grad_at=-1):
-    """Registers `update(node, xp, *values) -> new values for the refs` as the kernel of `op_type`;
-    `grad_at` is the position of the gradient among the inputs."""
+def _apply(op_type, n_refs, grad_at=-1, resource_devices=CPU_ONLY):
+    """Registers `update(node, xp, *values) -> new values for the refs` as the kernel of `op_type` and of
+    its resource form; `grad_at` is the position of the gradient among the inputs."""
     def wrap(update):
-        @kernel(op_type, ref_inputs=tuple(range(n_refs)), produces_ref=True)
         def factory(node):
             xp = node.xp
 
@@ -41,11 +42,14 @@ def _apply(op_type, n_refs, grad_at=-1):
                     r.value = v if v.dtype == old.dtype else xp.asarray(v).astype(old.dtype)
                 return refs[0]
             return fn
+
+        kernel(op_type, ref_inputs=tuple(range(n_refs)), produces_ref=True)(factory)
+        kernel("Resource" + op_type, num_outputs=0, device_types=resource_devices)(factory)
         return update
     return wrap
 
 
-@_apply("ApplyGradientDescent", 1)
+@_apply("ApplyGradientDescent", 1, resource_devices=ANY_DEVICE)  # a resource variable may live on a GPU
 def _gd(node, xp, var, alpha, delta):
     return (var - delta * alpha,)
 

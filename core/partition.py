@@ -7,12 +7,13 @@ client-terminated `_Recv`s named `_recv_<node>_<i>` on the device that uses
 them, fetches client-terminated `_Send`s named `_send_<node>_<i>` on the
 device that makes them; the master fills and drains those through RunGraph.
 """
-from tfmini import dtypes
-from tfmini.device import DeviceSpec
+from tfmini.core import dtypes
+from tfmini.core import attrs as attr_lib
+from tfmini.core.device import DeviceSpec
+from tfmini.core.names import input_source
+from tfmini.core.names import make_key
 from tfmini.protos import graph_pb2, node_def_pb2
-from tfmini.server.prune import input_source
-from tfmini.worker.rendezvous import make_key
-from tfmini import attrs as attr_lib
+
 
 
 class Partitioning:

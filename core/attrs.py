@@ -1,9 +1,10 @@
 """Node attributes: Python values <-> AttrValue protos (shared by client, master and worker)."""
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.protos import attr_value_pb2, tensor_pb2, tensor_shape_pb2
-from tfmini.tensor_shape import TensorShape
+
 
 AttrValue = attr_value_pb2.AttrValue
 

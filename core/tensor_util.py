@@ -6,9 +6,10 @@ Numeric tensors of more than one element travel as raw little-endian bytes in
 """
 import numpy as np
 
-from tfmini import dtypes
+from tfmini.core import dtypes
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.protos import tensor_pb2
-from tfmini.tensor_shape import TensorShape
+
 
 _VAL_FIELD = {  # dtype enum -> repeated field holding values when not in tensor_content
     dtypes.float32: "float_val", dtypes.float64: "double_val",

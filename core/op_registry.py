@@ -1,0 +1,128 @@
+"""Op types as data: each is defined once (at the end of this file), and each role registers its part by name.
+
+The client attaches shape inference (`register`/`shape_fn`: how outputs' dtypes and static shapes
+follow from inputs and attrs), the worker a kernel, the client a gradient. Registering for an op type
+that is not defined, or twice, raises at once; `tests/test_op_units.py` checks that every defined op
+has its shape function and kernel.
+"""
+from tfmini.core import errors
+
+
+class OpDef:
+    __slots__ = ("name", "infer", "ref_inputs", "stateful")
+
+    def __init__(self, name, ref_inputs, stateful):
+        self.name, self.infer = name, None
+        self.ref_inputs, self.stateful = tuple(ref_inputs), stateful
+
+    @property
+    def internal(self):
+        return self.name.startswith("_")
+
+
+_OPS = {}
+
+
+def define(*names, ref_inputs=(), stateful=False):
+    for name in names:
+        if name in _OPS:
+            raise KeyError(f"Op type '{name}' is defined twice")
+        _OPS[name] = OpDef(name, ref_inputs, stateful)
+
+
+def defined(name, what):
+    """The OpDef of `name`, for a role registering `what` for it; KeyError if it is not defined."""
+    op_def = _OPS.get(name)
+    if op_def is None:
+        raise KeyError(f"Registering {what} for op type '{name}', which is not defined in tfmini.core.op_registry")
+    return op_def
+
+
+def register(names, infer):
+    """Sets the shape function of one or several op types: `infer(op)` returns [(dtype, TensorShape), ...]."""
+    for name in [names] if isinstance(names, str) else names:
+        op_def = defined(name, "a shape function")
+        if op_def.infer is not None:
+            raise KeyError(f"Registering two shape functions for op type '{name}'")
+        op_def.infer = infer
+
+
+def shape_fn(*names):
+    """Decorator form of `register`."""
+    def wrap(fn):
+        register(names, fn)
+        return fn
+    return wrap
+
+
+def lookup(name, node_name=None):
+    try:
+        return _OPS[name]
+    except KeyError:
+        where = f" (node '{node_name}')" if node_name else ""
+        raise errors.NotFoundError(None, None, f"Op type not registered '{name}'{where}") from None
+
+
+def infer(op):
+    """[(dtype, TensorShape), ...] of a graph op's outputs, by the shape function of its type."""
+    op_def = lookup(op.type)
+    if op_def.infer is None:
+        raise errors.NotFoundError(None, None, f"Op type '{op.type}' has no shape function: it cannot be built "
+                                               f"in a graph (node '{op.name}')")
+    return op_def.infer(op)
+
+
+def is_registered(name):
+    return name in _OPS
+
+
+def registered_ops():
+    return sorted(_OPS)
+
+
+# -- the definitions (TF's REGISTER_OP, as data) -----------------------------------------------------------
+# `ref_inputs`: the inputs an op reads or writes a variable through (a ref or a resource handle); the
+# placer puts the op with that variable. `stateful`: the op has effects or draws randomness, so it is
+# never folded into a constant. Op types starting with "_" are internal: the master adds them, users
+# never build them, and they have no shape function.
+
+# Element-wise math, reductions, matmul, comparisons and casts.
+define("Abs", "Acos", "Add", "AddN", "AddV2", "All", "Any", "ArgMax", "ArgMin", "Asin", "Atan", "Atan2", "Cast",
+       "Ceil", "Cos", "Cosh", "Div", "DivNoNan", "Elu", "Equal", "Erf", "Erfc", "Exp", "Expm1", "Floor",
+       "FloorDiv", "FloorMod", "Greater", "GreaterEqual", "Identity", "Inv", "IsFinite", "IsInf", "IsNan", "Less",
+       "LessEqual", "Log", "Log1p", "LogicalAnd", "LogicalNot", "LogicalOr", "MatMul", "Max", "Maximum", "Mean",
+       "Min", "Minimum", "Mul", "Neg", "NotEqual", "Pow", "PreventGradient", "Prod", "RealDiv", "Reciprocal",
+       "Relu", "Relu6", "Rint", "Round", "Rsqrt", "Select", "Selu", "Sigmoid", "Sign", "Sin", "Sinh", "Snapshot",
+       "Softplus", "Softsign", "Sqrt", "Square", "SquaredDifference", "StopGradient", "Sub", "Sum", "Tan", "Tanh",
+       "TruncateDiv", "TruncateMod", "Where")
+# Arrays: constants, placeholders, shapes, slicing, joining.
+define("ConcatV2", "Const", "ExpandDims", "Fill", "Gather", "GatherV2", "OneHot", "OnesLike", "Pack", "Placeholder",
+       "PlaceholderWithDefault", "Range", "Rank", "Reshape", "Shape", "Size", "Slice", "Squeeze", "StridedSlice",
+       "Tile", "Transpose", "Unpack", "ZerosLike")
+define("NoOp")
+# Neural-net ops.
+define("BiasAdd", "InTopK", "L2Loss", "LeakyRelu", "LogSoftmax", "Softmax", "SoftmaxCrossEntropyWithLogits",
+       "SparseSoftmaxCrossEntropyWithLogits")
+# The gradient helpers TF's gradients emit (and TF-written graphs carry).
+define("BroadcastGradientArgs", "ConcatOffset", "EluGrad", "InvGrad", "InvertPermutation", "Pad", "ReciprocalGrad",
+       "Relu6Grad", "ReluGrad", "RsqrtGrad", "SeluGrad", "SigmoidGrad", "SoftplusGrad", "SoftsignGrad", "SqrtGrad",
+       "StridedSliceGrad", "TanhGrad")
+define("RandomShuffle", "RandomStandardNormal", "RandomUniform", "RandomUniformInt", "TruncatedNormal", stateful=True)
+define("HistogramSummary", "ImageSummary", "MergeSummary", "ScalarSummary")
+
+# Ref variables (TF 1.x) and the optimizers' fused updates through them.
+define("Variable", "VariableV2", stateful=True)
+define("Assign", "AssignAdd", "AssignSub", "CountUpTo", ref_inputs=(0,), stateful=True)
+define("IsVariableInitialized", ref_inputs=(0,))
+# Resource variables (as TF 2 writes tf.compat.v1 graphs): the handle is input 0.
+define("VarHandleOp", stateful=True)
+define("AssignAddVariableOp", "AssignSubVariableOp", "AssignVariableOp", "DestroyResourceOp", "ReadVariableOp",
+       "VarIsInitializedOp", ref_inputs=(0,), stateful=True)
+
+# The fused optimizer updates: the variable and its slots come first, in both forms.
+APPLY_SLOTS = {"GradientDescent": 0, "Momentum": 1, "Adam": 2, "Adagrad": 1, "RMSProp": 2, "CenteredRMSProp": 3}
+for _name, _slots in APPLY_SLOTS.items():
+    define(f"Apply{_name}", f"ResourceApply{_name}", ref_inputs=tuple(range(_slots + 1)), stateful=True)
+
+# Internal: the master's cut edges and the client's feeds and fetches.
+define("_Send", "_Recv", "_HostSend", "_HostRecv", stateful=True)
