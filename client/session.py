@@ -87,7 +87,7 @@ class BaseSession:
         self._target = target.encode() if isinstance(target, str) else target
         self._config = config or config_pb2.ConfigProto()
         self._master = _connect(target, self._config)
-        self._pull_bytes = getattr(self._master, "PULL_FETCH_BYTES", 0)  # a remote master leaves large fetches
+        self._pull_bytes = self._master.pull_fetch_bytes  # a remote master leaves large fetches
         self._handle = None
         self._sent_ops = 0
         self._graph_version = 0

@@ -1,7 +1,8 @@
 """TensorFlow's error classes (tf.errors), one per canonical error code.
 
-Errors cross process boundaries as (code, message) pairs: `error_from_code`
-rebuilds the right class on the other side.
+Errors cross process boundaries as (code, message) pairs, and, for tfmini's refinements of a canonical
+class (TaskRestartedError), the refinement's name as well: `error_from_code` rebuilds the right class on
+the other side. A peer that knows no refinement (TensorFlow) sees the canonical class.
 """
 from tfmini.protos import error_codes_pb2
 
@@ -67,9 +68,28 @@ DataLossError = _make("DataLossError", DATA_LOSS)
 _BY_CODE = {cls.error_code: cls for cls in OpError.__subclasses__()}
 
 
-def error_from_code(code, message, node_def=None, op=None):
-    """The OpError subclass for a canonical code, as TF's `_make_specific_exception`."""
-    return _BY_CODE.get(code, UnknownError)(node_def, op, message)
+class TaskRestartedError(AbortedError):
+    """A task has lost what the master gave it because it restarted: a RecvTensor names its old
+    incarnation, or a RunGraph a graph it never registered. The master re-learns the cluster's
+    devices and registers its graphs again on the next step."""
+
+
+_REFINEMENTS = {cls.__name__: cls for cls in (TaskRestartedError,)}
+
+
+def error_from_code(code, message, node_def=None, op=None, kind=""):
+    """The OpError subclass for a canonical code, as TF's `_make_specific_exception`; `kind` names a
+    refinement of it (see `error_kind`)."""
+    cls = _REFINEMENTS.get(kind)
+    if cls is None or cls.error_code != code:
+        cls = _BY_CODE.get(code, UnknownError)
+    return cls(node_def, op, message)
+
+
+def error_kind(error):
+    """The name of `error`'s refinement of its canonical class, for the wire; "" for a canonical class."""
+    name = type(error).__name__
+    return name if name in _REFINEMENTS else ""
 
 
 def exception_type_from_error_code(code):

@@ -1,7 +1,7 @@
 """The master's view of the cluster: which workers exist, their devices, and running a step on them.
 
-Workers are anything with the WorkerService methods: the master's own task is
-the Worker object itself (called directly), the others are gRPC stubs.
+Workers are core.interfaces.WorkerInterfaces: the master's own task is the Worker
+object itself (called directly), the others are gRPC stubs.
 """
 import concurrent.futures
 import threading
@@ -21,7 +21,6 @@ class Cluster:
         self.default_device = local.to_string()
         self._devices = None
         self._lock = threading.Lock()
-        self._pool = None
 
     def worker(self, task):
         try:
@@ -65,7 +64,7 @@ class Cluster:
                 self._abort(parts, step_id)
                 raise
         local = [i for i, p in enumerate(parts) if p.task == self.local_task]
-        futures = {i: self._start(p.worker, requests[i], timeout) for i, p in enumerate(parts) if i not in local}
+        futures = {i: p.worker.start_run_graph(requests[i], timeout) for i, p in enumerate(parts) if i not in local}
         results, first_error = [None] * len(parts), None
         try:
             for i in local:
@@ -88,24 +87,9 @@ class Cluster:
             raise first_error
         return results
 
-    def _start(self, worker, request, timeout):
-        """RunGraph in flight: a call started on a stub's link (no thread of ours waits for it), or a pool
-        thread for a worker called directly."""
-        start = getattr(worker.run_graph, "start", None)
-        if start is not None:
-            return start(request, timeout)
-        with self._lock:
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="rungraph")
-        return self._pool.submit(worker.run_graph, request, timeout)
-
     def _abort(self, parts, step_id):
         for p in parts:
             try:
                 p.worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=step_id))
             except errors.OpError:
                 pass  # a dead worker has nothing to clean up
-
-    def close(self):
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)

@@ -20,6 +20,7 @@ from concurrent import futures
 import grpc
 from google.protobuf.message import DecodeError
 
+from tfmini.core import errors
 from tfmini.protos import link_pb2
 
 log = logging.getLogger("tfmini.server")
@@ -44,6 +45,7 @@ def link_handler(serve, pool, serve_async):
                     frame.payload = response
                 else:
                     frame.code, frame.message = error.error_code, error.message
+                    frame.error_kind = errors.error_kind(error)
                 out.put(frame.SerializeToString())
                 open_calls.add(-1)
             return reply

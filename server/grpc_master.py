@@ -10,7 +10,7 @@ def connect_master(target, config=None):
     address = target[len("grpc://"):] if target.startswith("grpc://") else target
     if "://" in address:
         raise ValueError(f"Unsupported session target {target!r}: tfmini speaks grpc://host:port")
-    in_process = local.lookup(address, transport.MasterStub.PULL_FETCH_BYTES)
+    in_process = local.lookup(address, transport.MasterStub.pull_fetch_bytes)
     if in_process is not None:  # a server of this very process: its master is called directly, as TF does
         return in_process
     return transport.MasterStub(address, transport.step_timeout(config))

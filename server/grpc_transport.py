@@ -81,6 +81,7 @@ STREAMED = "tfmini/streamed"     # RecvTensorResponse.transport_options: "too la
 RPC_COUNTS = collections.Counter()  # rpc name -> calls made from this process (tests count the critical path)
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 _SERVER_ERROR = ("tfmini-error", "1")  # marks a status the server chose, as opposed to one of the transport
+_ERROR_KIND = "tfmini-error-kind"  # the error's refinement of its code's class (errors.error_kind), if any
 
 
 def step_timeout(config):
@@ -89,9 +90,10 @@ def step_timeout(config):
 
 
 # -- server side --------------------------------------------------------------
-def _abort(context, code, message):
-    context.set_trailing_metadata((_SERVER_ERROR,))
-    context.abort(_STATUS.get(code, grpc.StatusCode.UNKNOWN), message)
+def _abort(context, error):
+    kind = errors.error_kind(error)
+    context.set_trailing_metadata((_SERVER_ERROR, (_ERROR_KIND, kind)) if kind else (_SERVER_ERROR,))
+    context.abort(_STATUS.get(error.error_code, grpc.StatusCode.UNKNOWN), error.message)
 
 
 def _parse(rpc, request_type, raw):
@@ -131,7 +133,7 @@ def _unary_handler(rpc, request_type, response_type, fn):
             return response
         if getattr(request, "store_errors_in_response_body", False):  # TF clients ask for this
             return response_type(status_code=error.error_code, status_error_message=error.message).SerializeToString()
-        _abort(context, error.error_code, error.message)
+        _abort(context, error)
     return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
 
 
@@ -173,9 +175,9 @@ def _stream_handler(worker):
             request = worker_pb2.RecvTensorRequest.FromString(raw)
             value = np.asarray(worker.recv_value(request, context.time_remaining()))
         except DecodeError as e:
-            _abort(context, errors.INVALID_ARGUMENT, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}")
+            _abort(context, errors.InvalidArgumentError(None, None, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}"))
         except errors.OpError as e:
-            _abort(context, e.error_code, e.message)
+            _abort(context, e)
         if value.dtype == object or value.nbytes <= STREAM_THRESHOLD:
             yield _as_response(value).SerializeToString()
             return
@@ -262,9 +264,9 @@ def make_server(bind, handlers, max_workers=512):
 def _translate(e, rpc, peer):
     """The tf.errors exception for a failed call: the server's own error, or the transport's."""
     code, details = e.code(), e.details() or ""
-    from_server = any(tuple(m) == _SERVER_ERROR for m in (e.trailing_metadata() or ()))
-    if from_server:
-        return errors.error_from_code(code.value[0], details)
+    metadata = dict(e.trailing_metadata() or ())
+    if metadata.get(_SERVER_ERROR[0]) == _SERVER_ERROR[1]:
+        return errors.error_from_code(code.value[0], details, kind=metadata.get(_ERROR_KIND, ""))
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED):
         what = "is unreachable" if code != grpc.StatusCode.DEADLINE_EXCEEDED else "did not answer in time"
         return errors.UnavailableError(None, None, f"{rpc} to {peer} failed: {peer} {what} ({details})")
@@ -289,13 +291,15 @@ def _channel_and_links(address):
 
 class Stub:
     """Calls a service's methods at `address`: `stub.run_graph(request, timeout=None)`. The step's calls
-    (LINK_RPCS) travel over the address's link stream, the others as unary calls."""
+    (LINK_RPCS) travel over the address's link stream, the others as unary calls; `self._start[rpc]`
+    starts a link call without waiting for it."""
 
     def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         self.address, self.peer = address, peer
         self.step_timeout = step_timeout_s
         self.channel, links = _channel_and_links(address)
         self._link = links[service]
+        self._start = {}
         for rpc, req, resp, fn in methods:
             call = self.channel.unary_unary(f"/{service}/{rpc}", request_serializer=req.SerializeToString,
                                             response_deserializer=resp.FromString)
@@ -322,7 +326,7 @@ class Stub:
                 raise _translate(e, rpc, peer) from None
         if rpc not in LINK_RPCS:
             return unary
-        over_link.start = start
+        self._start[rpc] = start
         return over_link
 
     def close(self):
@@ -349,12 +353,13 @@ class _LinkCall:
             raise errors.UnavailableError(
                 None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
         if frame.code:
-            raise errors.error_from_code(frame.code, frame.message)
+            raise errors.error_from_code(frame.code, frame.message, kind=frame.error_kind)
         return self._response_type.FromString(frame.payload)
 
 
 class WorkerStub(Stub):
-    """A remote worker: the WorkerService methods plus `recv_array`, the streamed RecvTensor."""
+    """A remote worker (core.interfaces.WorkerInterface): the WorkerService methods, `start_run_graph`, and
+    `recv_array`, which streams a large tensor."""
 
     def __init__(self, address, task, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         super().__init__(address, WORKER_SERVICE, WORKER_METHODS, f"task {task} at {address}", step_timeout_s)
@@ -362,8 +367,14 @@ class WorkerStub(Stub):
         self._stream = self.channel.unary_stream(f"/{WORKER_SERVICE}/{STREAM_METHOD}",
                                                  request_serializer=worker_pb2.RecvTensorRequest.SerializeToString)
 
-    def recv_array(self, step_id, key, timeout=None):
-        """Tensor `key` of step `step_id` as a numpy array, however large."""
+    def start_run_graph(self, request, timeout=None):
+        return self._start["RunGraph"](request, timeout)
+
+    def recv_array(self, step_id, key, timeout=None, large=False):
+        """Tensor `key` of step `step_id` as a numpy array, however large: a small one in one RecvTensor, a
+        large one by RecvTensorStream (at once when the caller says it is `large`)."""
+        if large:
+            return self.stream_array(step_id, key, timeout)
         request = worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key)
         request.transport_options.type_url = STREAM_OK
         response = self.recv_tensor(request, timeout)
@@ -403,19 +414,18 @@ class WorkerStub(Stub):
 
 
 class MasterStub(Stub):
-    """A remote master: what client.Session needs (create_session ... reset, close), and `pull`, which
+    """A remote master (core.interfaces.SessionMaster): the MasterService methods, and `pull`, which
     streams a large fetch straight from the task that made it (the master only says where it is)."""
 
-    PULL_FETCH_BYTES = STREAM_THRESHOLD  # fetches above this are pulled, not carried by RunStep
+    pull_fetch_bytes = STREAM_THRESHOLD  # fetches above this are pulled, not carried by RunStep
 
     def __init__(self, address, step_timeout_s=DEFAULT_STEP_TIMEOUT):
         super().__init__(address, MASTER_SERVICE, MASTER_METHODS, f"master at {address}", step_timeout_s)
         self._workers = WorkerCache({}, step_timeout_s=step_timeout_s)
 
-    def pull(self, location):
-        """The array at a TensorLocation of a RunStep/RunCallable response."""
+    def pull(self, location, timeout=None):
         worker = self._workers.get(location.task, location.address)
-        return worker.stream_array(location.step_id, location.rendezvous_key)
+        return worker.recv_array(location.step_id, location.rendezvous_key, timeout, large=True)
 
 
 class WorkerCache:

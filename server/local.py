@@ -1,4 +1,4 @@
-"""Masters called directly, with no transport in between.
+"""Masters called directly, with no transport in between (core.interfaces.SessionMaster).
 
 `LocalMaster` is the embedded session's back end: a master and a worker of its own. `lookup` is
 TensorFlow's LocalMaster registry: `Session(server.target)` in the process that runs `server` (the usual
@@ -7,50 +7,51 @@ it) calls that server's master directly instead of through gRPC.
 """
 import threading
 
+from tfmini.core.interfaces import MasterInterface, methods
 from tfmini.server.cluster import Cluster
 from tfmini.server.master import Master
 from tfmini.worker.worker import Worker
 
 LOCAL_TASK = "/job:localhost/replica:0/task:0"
-MASTER_METHODS = ("create_session", "extend_session", "run_step", "close_session", "list_devices", "reset",
-                  "make_callable", "run_callable", "release_callable")
 
 
-class LocalMaster:
-    """The master interface the client Session uses, with no transport in between."""
+class _DirectMaster:
+    """A Master's methods, called in the caller's thread; large fetches are pulled from their task."""
+
+    def __init__(self, master, worker_of, pull_fetch_bytes):
+        self._worker_of = worker_of  # task name -> WorkerInterface
+        self.pull_fetch_bytes = pull_fetch_bytes
+        for name in methods(MasterInterface):
+            setattr(self, name, getattr(master, name))
+
+    def pull(self, location, timeout=None):
+        return self._worker_of(location.task).recv_array(location.step_id, location.rendezvous_key, timeout,
+                                                          large=True)
+
+    def close(self):
+        pass  # a session's handle: the master and its workers outlive it
+
+
+class LocalMaster(_DirectMaster):
+    """The embedded session's master and worker. Nothing is left on a task to pull: one process has it all."""
 
     def __init__(self, config):
         self.worker = Worker(LOCAL_TASK, device_count=dict(config.device_count) if config is not None else None)
         self.cluster = Cluster({LOCAL_TASK: self.worker}, LOCAL_TASK)
         self.master = Master(self.cluster)
-        for name in MASTER_METHODS:
-            setattr(self, name, getattr(self.master, name))
-
-    def close(self):
-        self.cluster.close()
+        super().__init__(self.master, self.cluster.worker, pull_fetch_bytes=0)
 
 
 def local_master(config):
     return LocalMaster(config)
 
 
-class InProcessMaster:
+class InProcessMaster(_DirectMaster):
     """A running tf.train.Server's master, for a Session in the same process. Large fetches are pulled from
     their task as a remote client does (MasterStub.pull), so they skip the unary RunGraph response."""
 
     def __init__(self, server, pull_fetch_bytes):
-        self._server = server
-        self.PULL_FETCH_BYTES = pull_fetch_bytes
-        for name in MASTER_METHODS:
-            setattr(self, name, getattr(server.master, name))
-
-    def pull(self, location):
-        worker = self._server.worker_cache.get(location.task)  # a stub for a peer, the Worker for this task
-        stream = getattr(worker, "stream_array", None) or worker.recv_array
-        return stream(location.step_id, location.rendezvous_key)
-
-    def close(self):
-        pass  # the server, not the session, owns the master
+        super().__init__(server.master, server.worker_cache.get, pull_fetch_bytes)
 
 
 _servers, _lock = {}, threading.Lock()

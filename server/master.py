@@ -24,7 +24,7 @@ class Master:
             raise errors.AbortedError(None, None, f"Session {handle} is not found.")
         return session
 
-    def create_session(self, request):
+    def create_session(self, request, timeout=None):
         handle = f"{random.getrandbits(64):016x}"
         session = MasterSession(handle, request.config, self.cluster)
         session.extend(request.graph_def)
@@ -33,11 +33,11 @@ class Master:
         log.info("session %s created (%d nodes)", handle, len(request.graph_def.node))
         return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version)
 
-    def extend_session(self, request):
+    def extend_session(self, request, timeout=None):
         version = self._session(request.session_handle).extend(request.graph_def, request.current_graph_version)
         return master_pb2.ExtendSessionResponse(new_graph_version=version)
 
-    def run_step(self, request):
+    def run_step(self, request, timeout=None):
         if request.partial_run_handle:
             raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
         session = self._session(request.session_handle)
@@ -46,25 +46,24 @@ class Master:
             log.info("%d steps run", self.steps)
         try:
             return session.run_step(request)
-        except errors.AbortedError as e:
-            if "incarnation" in e.message or "Graph handle is not found" in e.message:
-                # A task restarted: re-learn incarnations and re-register the plans on the next step.
-                self.cluster.forget_devices()
-                session.close()
+        except errors.TaskRestartedError:
+            # Re-learn the incarnations and register the plans again on the next step.
+            self.cluster.forget_devices()
+            session.close()
             raise
 
-    def make_callable(self, request):
+    def make_callable(self, request, timeout=None):
         handle = self._session(request.session_handle).make_callable(request.options)
         return master_pb2.MakeCallableResponse(handle=handle)
 
-    def run_callable(self, request):
+    def run_callable(self, request, timeout=None):
         return self._session(request.session_handle).run_callable(request)
 
-    def release_callable(self, request):
+    def release_callable(self, request, timeout=None):
         self._session(request.session_handle).release_callable(request.handle)
         return master_pb2.ReleaseCallableResponse()
 
-    def close_session(self, request):
+    def close_session(self, request, timeout=None):
         with self._lock:
             session = self._sessions.pop(request.session_handle, None)
         if session is None:
@@ -73,13 +72,13 @@ class Master:
         log.info("session %s closed", request.session_handle)
         return master_pb2.CloseSessionResponse()
 
-    def list_devices(self, request):
+    def list_devices(self, request, timeout=None):
         local, remote = [], []
         for d in self.cluster.device_attributes():
             (local if d.name.startswith(self.cluster.local_task + "/") else remote).append(d)
         return master_pb2.ListDevicesResponse(local_device=local, remote_device=remote)
 
-    def reset(self, request):
+    def reset(self, request, timeout=None):
         """Closes every session and clears the named variable containers (all, if none) on every worker."""
         with self._lock:
             sessions, self._sessions = list(self._sessions.values()), {}

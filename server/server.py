@@ -202,7 +202,6 @@ class Server:
         self.worker.stop()
         self._grpc.stop(grace).wait()
         self._link_pool.shutdown(wait=False)
-        self.cluster.close()
         self._stopped.set()
 
     @staticmethod

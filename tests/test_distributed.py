@@ -35,22 +35,31 @@ def free_ports(n):
 
 
 class ProcessCluster:
-    """ps + workers as `python -m tfmini.server.cli` processes; `kill(job, i)` and `stop()`."""
+    """ps + workers as `python -m tfmini.server.cli` processes; `kill(job, i)`, `restart(job, i)`, `stop()`."""
 
     def __init__(self, log_dir, num_ps=1, num_workers=2):
         ports = iter(free_ports(num_ps + num_workers))
         self.spec = {"ps": [f"127.0.0.1:{next(ports)}" for _ in range(num_ps)],
                      "worker": [f"127.0.0.1:{next(ports)}" for _ in range(num_workers)]}
-        self.procs = {}
+        self.log_dir, self.procs = log_dir, {}
         for job, tasks in self.spec.items():
             for i in range(len(tasks)):
-                log = open(os.path.join(log_dir, f"{job}{i}.log"), "w")
-                self.procs[job, i] = subprocess.Popen(
-                    [sys.executable, "-m", "tfmini.server.cli", "--cluster", json.dumps(self.spec), "--job", job,
-                     "--task", str(i), "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+                self._start(job, i)
         for job, tasks in self.spec.items():
             for i, address in enumerate(tasks):
                 wait_serving(address)
+
+    def _start(self, job, i):
+        log = open(os.path.join(self.log_dir, f"{job}{i}.log"), "a")
+        self.procs[job, i] = subprocess.Popen(
+            [sys.executable, "-m", "tfmini.server.cli", "--cluster", json.dumps(self.spec), "--job", job,
+             "--task", str(i), "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+
+    def restart(self, job, i):
+        """Kills the task and starts a new process in its place (same address, new incarnation)."""
+        self.kill(job, i)
+        self._start(job, i)
+        wait_serving(self.spec[job][i])
 
     def target(self, job="worker", i=0):
         return f"grpc://{self.spec[job][i]}"
@@ -597,6 +606,30 @@ def test_killed_worker_gives_unavailable_naming_it_and_the_session_lives_on(clus
         assert time.monotonic() - start < 5
         assert "/job:worker/replica:0/task:1" in str(info.value) and cluster.spec["worker"][1] in str(info.value)
         assert sess.run(on_live) == 4.0  # steps that do not need the dead task still run
+
+
+def test_a_restarted_task_fails_one_step_with_a_typed_error_and_the_next_step_reregisters(tmp_path):
+    c = ProcessCluster(str(tmp_path), num_ps=1, num_workers=2)
+    try:
+        with tf.device("/job:ps"):
+            w = tf.Variable(3.0, name="rw")
+        with tf.device("/job:worker/task:1"):
+            doubled = w * 2.0
+        with tf.Session(c.target("worker", 0)) as sess:
+            sess.run(w.initializer)
+            assert sess.run(doubled) == 6.0
+            c.restart("worker", 1)  # it forgot the graph the master registered with it
+            with pytest.raises(tf.errors.AbortedError, match="Graph handle is not found") as info:
+                sess.run(doubled)
+            assert type(info.value) is tf.errors.TaskRestartedError  # kept its class through two hops
+            assert sess.run(doubled) == 6.0  # re-registered on the new process; the variable lives on the ps
+            c.restart("ps", 0)  # a ps that restarts loses its variables (recovering them is a later issue)
+            with pytest.raises(tf.errors.OpError):
+                sess.run(doubled)
+            with pytest.raises(tf.errors.FailedPreconditionError):
+                sess.run(doubled)
+    finally:
+        c.stop()
 
 
 def test_many_open_sessions_each_holding_a_link(cluster):

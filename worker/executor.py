@@ -136,7 +136,7 @@ class ExecutionPlan:
                     raise _invalid(f"Duplicate node name in graph: '{n.name}'")
                 seen.add(n.name)
         inputs = [[input_source(i) for i in n.input] for n in nodes]
-        task_name = getattr(env, "task_name", None)
+        task_name = env.task_name
         slot_of, produces_ref, constants = {}, {}, {}
         compiled, n_slots = [], 0
         for i in _topological_order(nodes, inputs):

@@ -1,9 +1,10 @@
-"""The worker: TensorFlow's WorkerService as a plain object.
+"""The worker: TensorFlow's WorkerService as a plain object (core.interfaces.WorkerInterface).
 
 It keeps registered partitions as ExecutionPlans, runs them per step, serves
 RecvTensor pulls out of each step's rendezvous, and owns the variables (the
 resource store), which outlive steps and sessions. The gRPC servicer and the
-in-process session both call these methods with the same protos.
+in-process session both call these methods with the same protos. Calls run in
+the caller's thread; what they wait for (a peer's tensor) has deadlines of its own.
 """
 import collections
 import concurrent.futures
@@ -95,6 +96,7 @@ class Worker:
         self._failed_steps = collections.OrderedDict()  # step id -> error, the most recent few
         self._next_handle = 0
         self._pool = None
+        self._run_pool = None
         self._stopping = None
         self._waiting = {}  # (step id, key) -> (deadline, rendezvous) of each async receive (recv_value_async)
         self._reaper = None
@@ -104,7 +106,7 @@ class Worker:
         self.copies = devices.CopyCounter()  # arrays moved between this task's devices, by (src, dst) type
 
     # -- sessions and graphs ----------------------------------------------
-    def get_status(self, request):
+    def get_status(self, request, timeout=None):
         return worker_pb2.GetStatusResponse(device_attributes=self.devices)
 
     def _session(self, handle):
@@ -114,18 +116,18 @@ class Worker:
                 session = self._sessions[handle] = WorkerSession(self, handle, self.recv_timeout)
             return session
 
-    def create_worker_session(self, request):
+    def create_worker_session(self, request, timeout=None):
         self._session(request.session_handle)
         return worker_pb2.CreateWorkerSessionResponse()
 
-    def delete_worker_session(self, request):
+    def delete_worker_session(self, request, timeout=None):
         with self._lock:
             self._sessions.pop(request.session_handle, None)
             for handle in [h for h, (_, s) in self._graphs.items() if s.handle == request.session_handle]:
                 del self._graphs[handle]
         return worker_pb2.DeleteWorkerSessionResponse()
 
-    def register_graph(self, request):
+    def register_graph(self, request, timeout=None):
         session = self._session(request.session_handle)
         device_graphs = self._split_by_device(request.graph_def)
         merged = device_graphs[0] if len(device_graphs) == 1 else _merge(device_graphs)
@@ -155,7 +157,7 @@ class Worker:
             g.versions.CopyFrom(graph_def.versions)
         return graphs
 
-    def deregister_graph(self, request):
+    def deregister_graph(self, request, timeout=None):
         with self._lock:
             self._graphs.pop(request.graph_handle, None)
         return worker_pb2.DeregisterGraphResponse()
@@ -191,11 +193,11 @@ class Worker:
                 if entry[1] <= 0 and rdv.empty():
                     del self._steps[step_id]
 
-    def run_graph(self, request):
+    def run_graph(self, request, timeout=None):
         entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
         if entry is None:
-            raise errors.AbortedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
-                                                  f"Possibly, this worker just restarted.")
+            raise errors.TaskRestartedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
+                                                        f"Possibly, this worker just restarted.")
         plan, session = entry
         step_id = request.step_id
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
@@ -238,7 +240,14 @@ class Worker:
             if not plan.local_only:
                 self._release(step_id, rdv, running=1)
 
-    def cleanup_graph(self, request):
+    def start_run_graph(self, request, timeout=None):
+        """run_graph on a thread of this worker's (a stub's RunGraph is in flight without one)."""
+        with self._lock:
+            if self._run_pool is None:
+                self._run_pool = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="rungraph")
+        return self._run_pool.submit(self.run_graph, request, timeout)
+
+    def cleanup_graph(self, request, timeout=None):
         """Frees what a step left behind; a step still running is aborted."""
         error = errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up")
         self._remember_failure(request.step_id, error)
@@ -248,7 +257,7 @@ class Worker:
             entry[0].abort(error)
         return worker_pb2.CleanupGraphResponse()
 
-    def cleanup_all(self, request):
+    def cleanup_all(self, request, timeout=None):
         self.resources.clear(list(request.container) or None)
         return worker_pb2.CleanupAllResponse()
 
@@ -305,10 +314,10 @@ class Worker:
         device = self.local_devices.get(send_device)
         expected = device.attributes.incarnation if device is not None else self.incarnation
         if incarnation != expected and incarnation != 0:
-            raise errors.AbortedError(None, None, f"RecvTensor expects a different device incarnation: "
-                                                  f"{incarnation} vs. {expected}. Your worker job "
-                                                  f"(\"{self.task_name}\") was probably restarted. Check your "
-                                                  f"worker job for the reason why it was restarted.")
+            raise errors.TaskRestartedError(None, None, f"RecvTensor expects a different device incarnation: "
+                                                        f"{incarnation} vs. {expected}. Your worker job "
+                                                        f"(\"{self.task_name}\") was probably restarted. Check "
+                                                        f"your worker job for the reason why it was restarted.")
 
     def park(self, step_id, key, value):
         """Leaves `value` in the step's rendezvous for a later pull (a streamed RecvTensor, a client's
@@ -328,19 +337,14 @@ class Worker:
         return worker_pb2.RecvTensorResponse(tensor=tensor_util.make_tensor_proto(np.asarray(value)),
                                              send_start_micros=int(time.time() * 1e6))
 
-    def recv_array(self, step_id, key, timeout=None):
+    def recv_array(self, step_id, key, timeout=None, large=False):
         return self.recv_value(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key), timeout)
 
     def pull(self, task, step_id, key, timeout):
         """Fetches tensor `key` of `step_id` from the worker of `task` (RecvTensor)."""
         if self.worker_cache is None:
             raise errors.InternalError(None, None, f"Worker {self.task_name} has no route to {task}")
-        peer = self.worker_cache.get(task)
-        if hasattr(peer, "recv_array"):
-            return peer.recv_array(step_id, key, timeout)
-        response = peer.recv_tensor(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key),
-                                    timeout=timeout)
-        return tensor_util.make_ndarray(response.tensor)
+        return self.worker_cache.get(task).recv_array(step_id, key, timeout)
 
     def pull_pool(self):
         with self._lock:

@@ -1,0 +1,75 @@
+"""How the roles meet: TensorFlow's MasterInterface and WorkerInterface, as typing.Protocols.
+
+Each has an in-process implementation, called directly, and a gRPC one; the callers use only the
+methods declared here, so nothing needs to ask which one it holds.
+
+- WorkerInterface: `tfmini.worker.worker.Worker` (the master's own task, and the embedded session's)
+  and `tfmini.server.grpc_transport.WorkerStub` (every other task).
+- MasterInterface: `tfmini.server.master.Master` and `tfmini.server.grpc_transport.MasterStub`;
+  SessionMaster adds what a client Session needs: `tfmini.server.local.LocalMaster` (the embedded
+  session), `InProcessMaster` (a Session on a server of its own process, TF's LocalMaster) and MasterStub.
+
+Requests and responses are the protos of master.proto and worker.proto. Every method takes `timeout`,
+in seconds: None means the default for its kind (a control call's few seconds, or a step's operation
+timeout). An in-process call runs in the caller's thread, and what it waits for has deadlines of its own.
+"""
+from typing import Protocol, runtime_checkable
+
+
+class PendingCall(Protocol):
+    """A call in flight: `result()` is its response, or raises its tf.errors class."""
+
+    def result(self, timeout=None): ...
+
+
+@runtime_checkable
+class WorkerInterface(Protocol):
+    def get_status(self, request, timeout=None): ...
+    def create_worker_session(self, request, timeout=None): ...
+    def delete_worker_session(self, request, timeout=None): ...
+    def register_graph(self, request, timeout=None): ...
+    def deregister_graph(self, request, timeout=None): ...
+    def run_graph(self, request, timeout=None): ...
+
+    def start_run_graph(self, request, timeout=None) -> PendingCall:
+        """RunGraph without waiting for it: the master starts one per remote task, then awaits them all."""
+
+    def cleanup_graph(self, request, timeout=None): ...
+    def cleanup_all(self, request, timeout=None): ...
+    def recv_tensor(self, request, timeout=None): ...
+
+    def recv_array(self, step_id, key, timeout=None, large=False):
+        """Tensor `key` of step `step_id` as an array, however large; `large` says the caller knows it is
+        large (a parked fetch), so a stub streams it at once."""
+
+
+@runtime_checkable
+class MasterInterface(Protocol):
+    def create_session(self, request, timeout=None): ...
+    def extend_session(self, request, timeout=None): ...
+    def run_step(self, request, timeout=None): ...
+    def close_session(self, request, timeout=None): ...
+    def list_devices(self, request, timeout=None): ...
+    def reset(self, request, timeout=None): ...
+    def make_callable(self, request, timeout=None): ...
+    def run_callable(self, request, timeout=None): ...
+    def release_callable(self, request, timeout=None): ...
+
+
+@runtime_checkable
+class SessionMaster(MasterInterface, Protocol):
+    """The master a client Session holds."""
+
+    pull_fetch_bytes: int  # fetches above this many bytes are left on their task and pulled (0: none are)
+
+    def pull(self, location, timeout=None):
+        """The array at a RunStep/RunCallable response's TensorLocation, straight from its task."""
+
+    def close(self):
+        """Frees what this handle holds (not the master itself, which may serve others)."""
+
+
+def methods(protocol):
+    """The names of a protocol's methods (its bases' too), for checks and for adapters that forward them."""
+    return sorted({n for cls in protocol.__mro__ if cls.__module__ == __name__
+                   for n, v in vars(cls).items() if callable(v) and not n.startswith("_")})
