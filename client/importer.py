@@ -10,7 +10,7 @@ from google.protobuf import text_format
 
 from tfmini.core import attrs as attr_lib
 from tfmini.core import errors, op_registry
-from tfmini.core.names import input_source
+from tfmini.core.names import input_source, parse_tensor_name
 from tfmini.graph import Graph, Operation, Tensor, get_default_graph
 from tfmini.protos import graph_pb2
 
@@ -100,11 +100,8 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         return None
     result = []
     for element in return_elements:
-        if ":" in element:
-            op_name, _, index = element.rpartition(":")
-            result.append(created[op_name].outputs[int(index)])
-        else:
-            result.append(created[element])
+        op_name, index = parse_tensor_name(element)
+        result.append(created[op_name].outputs[index] if ":" in element else created[op_name])
     return result
 
 
