@@ -175,7 +175,8 @@ def _stream_handler(worker):
             request = worker_pb2.RecvTensorRequest.FromString(raw)
             value = np.asarray(worker.recv_value(request, context.time_remaining()))
         except DecodeError as e:
-            _abort(context, errors.InvalidArgumentError(None, None, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}"))
+            _abort(context, errors.InvalidArgumentError(
+                None, None, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}"))
         except errors.OpError as e:
             _abort(context, e)
         if value.dtype == object or value.nbytes <= STREAM_THRESHOLD:

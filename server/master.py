@@ -1,4 +1,6 @@
-"""The master: TensorFlow's MasterService as a plain object over a Cluster of workers."""
+"""The master: TensorFlow's MasterService as a plain object over a Cluster of workers
+(core.interfaces.MasterInterface). A step's `timeout`, when the caller gives one, caps the step's own
+deadline (RunOptions.timeout_in_ms, else ConfigProto.operation_timeout_in_ms)."""
 import logging
 import random
 import threading
@@ -44,20 +46,24 @@ class Master:
         self.steps += 1
         if self.steps % 1000 == 0:
             log.info("%d steps run", self.steps)
-        try:
-            return session.run_step(request)
-        except errors.TaskRestartedError:
-            # Re-learn the incarnations and register the plans again on the next step.
-            self.cluster.forget_devices()
-            session.close()
-            raise
+        return self._step(session, session.run_step, request, timeout)
 
     def make_callable(self, request, timeout=None):
         handle = self._session(request.session_handle).make_callable(request.options)
         return master_pb2.MakeCallableResponse(handle=handle)
 
     def run_callable(self, request, timeout=None):
-        return self._session(request.session_handle).run_callable(request)
+        session = self._session(request.session_handle)
+        return self._step(session, session.run_callable, request, timeout)
+
+    def _step(self, session, run, request, timeout):
+        try:
+            return run(request, timeout)
+        except errors.TaskRestartedError:
+            # Re-learn the incarnations and register the plans again on the next step.
+            self.cluster.forget_devices()
+            session.close()
+            raise
 
     def release_callable(self, request, timeout=None):
         self._session(request.session_handle).release_callable(request.handle)

@@ -84,7 +84,7 @@ class MasterSession:
             return self.version
 
     # -- steps ---------------------------------------------------------------
-    def run_step(self, request):
+    def run_step(self, request, timeout=None):
         feed, fetch, target = request.feed, request.fetch, request.target
         key = (tuple([f.name for f in feed]) if len(feed) else (), tuple(fetch) if len(fetch) else (),
                tuple(target) if len(target) else ())
@@ -111,7 +111,7 @@ class MasterSession:
         if options is not None and options.output_partition_graphs:
             for r in requests:  # each worker reports its pieces, one per device, as TF's RunMetadata does
                 r.exec_opts.record_partition_graphs = True
-        timeout = self._timeout(options.timeout_in_ms if options is not None else 0)
+        timeout = self._timeout(options.timeout_in_ms if options is not None else 0, timeout)
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
         response = master_pb2.RunStepResponse()
         if plan.fetch_keys:
@@ -143,7 +143,7 @@ class MasterSession:
             self._callables[self._next_callable] = template
             return self._next_callable
 
-    def run_callable(self, request):
+    def run_callable(self, request, timeout=None):
         template = self._callables.get(request.handle)
         if template is None:
             raise errors.InvalidArgumentError(None, None, f"No such callable handle: {request.handle}")
@@ -155,7 +155,7 @@ class MasterSession:
         step.tfmini_pull_fetch_bytes = request.tfmini_pull_fetch_bytes
         for named, tensor in zip(step.feed, request.feed):
             named.tensor.CopyFrom(tensor)
-        response = self.run_step(step)
+        response = self.run_step(step, timeout)
         return master_pb2.RunCallableResponse(fetch=[t.tensor for t in response.tensor], metadata=response.metadata,
                                               tfmini_pull=response.tfmini_pull)
 
@@ -164,9 +164,11 @@ class MasterSession:
             if self._callables.pop(handle, None) is None:
                 raise errors.InvalidArgumentError(None, None, f"No such callable handle: {handle}")
 
-    def _timeout(self, step_ms):
+    def _timeout(self, step_ms, cap=None):
+        """The step's deadline in seconds (None: none of its own), no later than the caller's `cap`."""
         ms = step_ms or self.config.operation_timeout_in_ms
-        return ms / 1000.0 if ms > 0 else None
+        own = ms / 1000.0 if ms > 0 else None
+        return cap if own is None or (cap is not None and cap < own) else own
 
     def _build_plan(self, feed_names, fetch_names, targets):
         """Prunes, places, partitions and registers the graph for one step signature."""

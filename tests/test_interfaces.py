@@ -74,3 +74,13 @@ def test_a_restarted_task_is_a_typed_error_over_a_link_and_over_a_stream(server)
         errors.TaskRestartedError
     assert type(errors.error_from_code(errors.NOT_FOUND, "m", kind="TaskRestartedError")) is errors.NotFoundError
     assert type(errors.error_from_code(errors.ABORTED, "m", kind="Bogus")) is errors.AbortedError
+
+
+def test_a_callers_timeout_caps_the_steps_own_deadline():
+    from tfmini.protos import config_pb2
+    from tfmini.server.master_session import MasterSession
+    with_own = MasterSession("h", config_pb2.ConfigProto(operation_timeout_in_ms=5000), None)
+    assert with_own._timeout(0) == 5.0 and with_own._timeout(0, 2.0) == 2.0 and with_own._timeout(0, 9.0) == 5.0
+    assert with_own._timeout(1000, None) == 1.0  # RunOptions.timeout_in_ms first
+    without = MasterSession("h", config_pb2.ConfigProto(), None)
+    assert without._timeout(0) is None and without._timeout(0, 3.0) == 3.0
