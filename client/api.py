@@ -47,5 +47,37 @@ from tfmini.gradients import NoGradient, NotDifferentiable, RegisterGradient, gr
 from tfmini.ops import grad_ops as _grad_ops  # noqa: F401 - registers the *Grad op types imported graphs use
 from tfmini.ops.clip_ops import clip_by_global_norm, clip_by_norm, clip_by_value, global_norm
 from tfmini import train
+# Program scaffolding (tf.app, tf.flags, tf.logging, tf.gfile, tf.compat) and TF 0.x/1.x aliases.
+from tfmini import app, compat, flags, gfile
+from tfmini import tf_logging as logging
+from tfmini.compat import (disable_eager_execution, disable_resource_variables, disable_v2_behavior,
+                           enable_eager_execution, enable_v2_behavior, executing_eagerly,
+                           resource_variables_enabled)
+from tfmini.legacy_ops import (Dimension, arg_max, arg_min, batch_matmul, dimension_at_index, dimension_value,
+                               op_scope, variable_op_scope)
+# Embeddings the parameter-server way: row reads and writes, sparse gradients, partitioned variables.
+from tfmini.indexed_slices import IndexedSlices
+from tfmini.ops.embedding_ops import (dynamic_partition, dynamic_stitch, gather, parallel_dynamic_stitch,
+                                      scatter_add, scatter_div, scatter_mul, scatter_sub, scatter_update,
+                                      sparse_to_dense, unique, unsorted_segment_sum)
+from tfmini.partitioned_variables import (PartitionedVariable, fixed_size_partitioner,
+                                          min_max_variable_partitioner, variable_axis_size_partitioner)
+# Array and utility ops: printing, assertions, split, nd-indexing, masks, top-k, scans, einsum.
+from tfmini.ops.logging_ops import Assert, Print, print_v2 as print  # noqa: A001 - TF's name
+from tfmini.ops.check_ops import (assert_equal, assert_greater, assert_greater_equal, assert_integer, assert_less,
+                                  assert_less_equal, assert_negative, assert_non_negative, assert_non_positive,
+                                  assert_none_equal, assert_positive, assert_rank, assert_rank_at_least, assert_type)
+from tfmini.ops.array_utils import (boolean_mask, gather_nd, reverse, reverse_v2, scatter_nd, sequence_mask, split,
+                                    where_v2)
+from tfmini.ops.math_utils import cumprod, cumsum, einsum
+from tfmini import debugging, math
+
+# tf.layers, tf.losses, tf.metrics, tf.contrib.layers, and the initializers under their core names.
+from tfmini import contrib, layers, losses, metrics
+from tfmini import initializers
+from tfmini.init_ops import (glorot_normal_initializer, orthogonal_initializer, uniform_unit_scaling_initializer,
+                             variance_scaling_initializer)
+from tfmini.ops.linalg_ops import qr
+from tfmini.train.moving_averages import moving_average_variables
 
 newaxis = None

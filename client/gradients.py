@@ -65,6 +65,10 @@ def _load_gradient_modules():
         return
     _builtin_loaded = True
     from tfmini.ops import array_grad, math_grad, nn_grad  # noqa: F401 - they register on import
+    from tfmini.ops import batch_matmul_grad  # noqa: F401
+    from tfmini.ops import conv_grad  # noqa: F401
+    from tfmini.ops import array_utils_grad  # noqa: F401
+    from tfmini.ops import embedding_grad  # noqa: F401
 
 
 def _backpropagatable(t):
@@ -193,17 +197,45 @@ def _stop_ops(from_ops, stop_gradient_ops, pending):
 
 
 def _aggregate(grad_list):
+    from tfmini.indexed_slices import IndexedSlices
     if grad_list is None:
         return None
-    if isinstance(grad_list, Tensor):
+    if isinstance(grad_list, (Tensor, IndexedSlices)):
         return grad_list
     grad_list = [g for g in grad_list if g is not None]
     if not grad_list:
         return None
     if len(grad_list) == 1:
         return grad_list[0]
+    if any(isinstance(g, IndexedSlices) for g in grad_list):
+        return _aggregate_indexed_slices(grad_list)
     from tfmini.ops.math_ops import add_n
     return add_n(grad_list)  # named gradients/AddN, as in TF
+
+
+def _aggregate_indexed_slices(grad_list):
+    """TF's _AggregateIndexedSlicesGradients: one IndexedSlices of all the rows, values and indices
+    concatenated (dense gradients among them become slices of all their rows)."""
+    from tfmini.indexed_slices import IndexedSlices
+    from tfmini.ops import array_ops, math_ops
+    slices = [g if isinstance(g, IndexedSlices) else
+              IndexedSlices(g, array_ops.range(0, array_ops.shape(g)[0]), array_ops.shape(g)) for g in grad_list]
+    if len({s.indices.dtype.base_dtype for s in slices}) > 1:
+        slices = [IndexedSlices(s.values, math_ops.cast(s.indices, dtypes.int64), s.dense_shape) for s in slices]
+    return IndexedSlices(array_ops.concat([s.values for s in slices], 0),
+                         array_ops.concat([s.indices for s in slices], 0), slices[0].dense_shape)
+
+
+def gate(grads):
+    """control_flow_ops.tuple over gradients that may be IndexedSlices (their values and indices are gated)."""
+    from tfmini.indexed_slices import IndexedSlices
+    from tfmini.ops.control_flow_ops import tuple as tf_tuple
+    flat = []
+    for g in grads:
+        flat.extend([g.values, g.indices] if isinstance(g, IndexedSlices) else [g])
+    gated = iter(tf_tuple(flat))
+    return [IndexedSlices(next(gated), next(gated), g.dense_shape) if isinstance(g, IndexedSlices) else next(gated)
+            for g in grads]
 
 
 def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate, between):
@@ -234,11 +266,17 @@ def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate, between):
             # make each step compute them (the graph is otherwise TF's).
             in_grads = [g if t.op in between else None for t, g in zip(op.inputs, in_grads)]
             if gate_gradients and sum(g is not None for g in in_grads) > 1:
-                from tfmini.ops.control_flow_ops import tuple as tf_tuple
                 with graph.device(None):
-                    in_grads = tf_tuple(in_grads)
+                    in_grads = gate(in_grads)
+    from tfmini.indexed_slices import IndexedSlices
     for t, g in zip(op.inputs, in_grads):
         if g is None or not _backpropagatable(t):
+            continue
+        if isinstance(g, IndexedSlices):  # rows of the input's gradient: checked by dtype only, as in TF
+            if g.dtype.base_dtype != t.dtype.base_dtype:
+                raise errors.InvalidArgumentError(None, None, f"Gradient for input {t.name} of {op.name} has dtype "
+                                                              f"{g.dtype.name}, expected {t.dtype.base_dtype.name}")
+            grads.setdefault(t, []).append(g)
             continue
         if not isinstance(g, Tensor):
             raise TypeError(f"Gradient function of {op.type} returned {type(g).__name__}, not a Tensor")

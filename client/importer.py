@@ -127,7 +127,9 @@ def read_graph(path):
         data = f.read()
     graph_def = graph_pb2.GraphDef()
     if path.endswith((".pbtxt", ".txt")):
-        text_format.Parse(data.decode(), graph_def)
+        # Fields tfmini does not model (NodeDef.experimental_type, which TF 2 writes) are skipped, as
+        # binary parsing skips them.
+        text_format.Parse(data.decode(), graph_def, allow_unknown_field=True)
     else:
         graph_def.ParseFromString(data)
     return graph_def

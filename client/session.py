@@ -63,6 +63,11 @@ class _FetchPlan:
             subs = [(k, self._plan(graph, v)) for k, v in fetches.items()]
             kind = type(fetches)
             return lambda values: kind((k, s(values)) for k, s in subs)
+        from tfmini.indexed_slices import IndexedSlices, IndexedSlicesValue
+        if isinstance(fetches, IndexedSlices):  # fetched as TF's IndexedSlicesValue(values, indices, dense_shape)
+            parts = [None if t is None else self._plan(graph, t)
+                     for t in (fetches.values, fetches.indices, fetches.dense_shape)]
+            return lambda values: IndexedSlicesValue(*[None if p is None else p(values) for p in parts])
         try:
             element = graph.as_graph_element(fetches, allow_tensor=True, allow_operation=True)
         except (TypeError, ValueError, KeyError) as e:

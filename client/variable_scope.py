@@ -89,8 +89,19 @@ def get_variable(name, shape=None, dtype=None, initializer=None, regularizer=Non
         init_value = lambda: initializer(shape, dtype=dtype)  # noqa: E731
     else:
         init_value = initializer
+    if partitioner is not None:  # shards `full/part_0`, ... (tfmini.partitioned_variables)
+        from tfmini.partitioned_variables import create_partitioned_variable
+        store[full] = create_partitioned_variable(full, shape, dtype, initializer, partitioner, trainable,
+                                                  collections, validate_shape, caching_device)
+        return store[full]
     # A name ending in "/" is absolute: the variable is `full`, whatever name scope is open.
     var = Variable(init_value, trainable=trainable, collections=collections, name=full + "/",
                    dtype=dtype, validate_shape=validate_shape, caching_device=caching_device)
     store[full] = var
+    if regularizer is not None:  # TF: the penalty is built under `<var>/Regularizer/` and collected
+        graph = get_default_graph()
+        with graph.colocate_with(var.op), graph.name_scope(full + "/Regularizer/"):
+            loss = regularizer(var)
+        if loss is not None:
+            graph.add_to_collection("regularization_losses", loss)
     return var

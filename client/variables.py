@@ -176,6 +176,7 @@ def is_variable_initialized(variable):
 def report_uninitialized_variables(var_list=None, name="report_uninitialized_variables"):
     """A 1-D string tensor of the names of uninitialized variables."""
     from tfmini.ops import array_ops, math_ops
+    from tfmini.ops.array_utils import boolean_mask
     from tfmini.ops.core import constant
     var_list = global_variables() if var_list is None else var_list
     with get_default_graph().name_scope(name):
@@ -183,19 +184,7 @@ def report_uninitialized_variables(var_list=None, name="report_uninitialized_var
             return constant([], dtype=dtypes.string)
         inited = array_ops.stack([state_ops.is_variable_initialized(v) for v in var_list])
         names = constant([v.op.name.encode() for v in var_list])
-        return make_boolean_mask(names, math_ops.logical_not(inited))
-
-
-def make_boolean_mask(tensor, mask, name="boolean_mask"):
-    from tfmini.ops.core import make_output
-    from tfmini.ops import array_ops
-    with get_default_graph().name_scope(name):
-        indices = make_output("Where", [mask], name="Where", same_dtype=False, arg_names=["input"])
-        flat = array_ops.reshape(indices, [-1])
-        return make_output("GatherV2", [tensor, flat, 0], name="GatherV2", same_dtype=False,
-                           arg_names=["params", "indices", "axis"],
-                           attrs={"Tparams": tensor.dtype.base_dtype, "Tindices": dtypes.int64,
-                                  "Taxis": dtypes.int32, "batch_dims": 0})
+        return boolean_mask(names, math_ops.logical_not(inited))
 
 
 def assert_variables_initialized(var_list=None):

@@ -95,6 +95,7 @@ define("Abs", "Acos", "Add", "AddN", "AddV2", "All", "Any", "ArgMax", "ArgMin", 
        "Relu", "Relu6", "Rint", "Round", "Rsqrt", "Select", "Selu", "Sigmoid", "Sign", "Sin", "Sinh", "Snapshot",
        "Softplus", "Softsign", "Sqrt", "Square", "SquaredDifference", "StopGradient", "Sub", "Sum", "Tan", "Tanh",
        "TruncateDiv", "TruncateMod", "Where")
+define("BatchMatMul", "BatchMatMulV2")  # tf.matmul of rank >= 3 (V2 broadcasts the batch dimensions)
 # Arrays: constants, placeholders, shapes, slicing, joining.
 define("ConcatV2", "Const", "ExpandDims", "Fill", "Gather", "GatherV2", "OneHot", "OnesLike", "Pack", "Placeholder",
        "PlaceholderWithDefault", "Range", "Rank", "Reshape", "Shape", "Size", "Slice", "Squeeze", "StridedSlice",
@@ -103,12 +104,22 @@ define("NoOp")
 # Neural-net ops.
 define("BiasAdd", "InTopK", "L2Loss", "LeakyRelu", "LogSoftmax", "Softmax", "SoftmaxCrossEntropyWithLogits",
        "SparseSoftmaxCrossEntropyWithLogits")
+# Convolution and pooling, with the backprop ops their gradients emit.
+define("AvgPool", "AvgPoolGrad", "Conv2D", "Conv2DBackpropFilter", "Conv2DBackpropInput", "DepthwiseConv2dNative",
+       "DepthwiseConv2dNativeBackpropFilter", "DepthwiseConv2dNativeBackpropInput", "MaxPool", "MaxPoolGrad",
+       "MaxPoolGradGrad")
+define("ShapeN")  # the shapes of several tensors at once: Conv2D's gradient asks for its two inputs' shapes
 # The gradient helpers TF's gradients emit (and TF-written graphs carry).
 define("BroadcastGradientArgs", "ConcatOffset", "EluGrad", "InvGrad", "InvertPermutation", "Pad", "ReciprocalGrad",
        "Relu6Grad", "ReluGrad", "RsqrtGrad", "SeluGrad", "SigmoidGrad", "SoftplusGrad", "SoftsignGrad", "SqrtGrad",
        "StridedSliceGrad", "TanhGrad")
 define("RandomShuffle", "RandomStandardNormal", "RandomUniform", "RandomUniformInt", "TruncatedNormal", stateful=True)
 define("HistogramSummary", "ImageSummary", "MergeSummary", "ScalarSummary")
+# Array and utility ops: splitting, nd-indexing, top-k, scans, einsum (client/ops/array_utils.py, math_utils.py).
+define("Cumprod", "Cumsum", "Einsum", "GatherNd", "ReverseV2", "ScatterNd", "SelectV2", "Split", "SplitV",
+       "StringFormat", "TensorSummaryV2", "TopKV2")
+# Printing and assertions: effects, so never folded into constants.
+define("Assert", "Print", "PrintV2", stateful=True)
 
 # Ref variables (TF 1.x) and the optimizers' fused updates through them.
 define("Variable", "VariableV2", stateful=True)
@@ -121,8 +132,26 @@ define("AssignAddVariableOp", "AssignSubVariableOp", "AssignVariableOp", "Destro
 
 # The fused optimizer updates: the variable and its slots come first, in both forms.
 APPLY_SLOTS = {"GradientDescent": 0, "Momentum": 1, "Adam": 2, "Adagrad": 1, "RMSProp": 2, "CenteredRMSProp": 3}
+APPLY_SLOTS.update({"Adadelta": 2, "Ftrl": 2, "FtrlV2": 2, "ProximalGradientDescent": 0, "ProximalAdagrad": 1})
+define("Qr")  # linear algebra: tf.orthogonal_initializer's QR decomposition
+define("BiasAddGrad")  # the gradient of BiasAdd's bias, as TF emits it
 for _name, _slots in APPLY_SLOTS.items():
     define(f"Apply{_name}", f"ResourceApply{_name}", ref_inputs=tuple(range(_slots + 1)), stateful=True)
+
+# Embeddings the parameter-server way: sparse reads and writes of a variable's rows, partitioned lookups,
+# sampled losses. The Scatter* and SparseApply* ops write through the variable (and slots) they take first.
+define("DynamicPartition", "DynamicStitch", "ParallelDynamicStitch", "SparseToDense", "Unique",
+       "UnsortedSegmentSum")
+define("ScatterAdd", "ScatterDiv", "ScatterMul", "ScatterSub", "ScatterUpdate", ref_inputs=(0,), stateful=True)
+define("ResourceGather", ref_inputs=(0,))
+define("ResourceScatterAdd", "ResourceScatterUpdate", ref_inputs=(0,), stateful=True)
+SPARSE_APPLY_SLOTS = {"GradientDescent": 0, "Momentum": 1, "Adagrad": 1, "RMSProp": 2, "CenteredRMSProp": 3}
+define(*[f"SparseApply{_name}" for _name in SPARSE_APPLY_SLOTS if _name != "GradientDescent"], stateful=True,
+       ref_inputs=(0, 1))
+_OPS["SparseApplyRMSProp"].ref_inputs = (0, 1, 2)
+_OPS["SparseApplyCenteredRMSProp"].ref_inputs = (0, 1, 2, 3)
+define("ComputeAccidentalHits", "FixedUnigramCandidateSampler", "LogUniformCandidateSampler",
+       "UniformCandidateSampler", stateful=True)
 
 # Internal: the master's cut edges and the client's feeds and fetches.
 define("_Send", "_Recv", "_HostSend", "_HostRecv", stateful=True)

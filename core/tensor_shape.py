@@ -18,7 +18,9 @@ class TensorShape:
         else:
             if isinstance(dims, int):
                 dims = (dims,)
-            self._dims = tuple(None if d is None or int(d) < 0 else int(d) for d in dims)
+            # `d.value`: TF 1.x's Dimension objects (tf.Dimension), whose value may be None
+            self._dims = tuple(None if d is None or getattr(d, "value", 0) is None or int(d) < 0 else int(d)
+                               for d in dims)
 
     dims = property(lambda self: None if self._dims is None else list(self._dims))
     ndims = property(lambda self: None if self._dims is None else len(self._dims))

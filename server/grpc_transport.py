@@ -79,6 +79,7 @@ CHUNK = 1 << 20
 STREAM_OK = "tfmini/stream-ok"   # RecvTensorRequest.transport_options: "answer a large tensor by stream"
 STREAMED = "tfmini/streamed"     # RecvTensorResponse.transport_options: "too large: pull it by stream"
 RPC_COUNTS = collections.Counter()  # rpc name -> calls made from this process (tests count the critical path)
+RPC_BYTES = collections.Counter()  # rpc name -> payload bytes this process sent or received, as caller or server
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 _SERVER_ERROR = ("tfmini-error", "1")  # marks a status the server chose, as opposed to one of the transport
 _ERROR_KIND = "tfmini-error-kind"  # the error's refinement of its code's class (errors.error_kind), if any
@@ -119,11 +120,14 @@ def _invoke(rpc, fn, *args):
 
 def _serve(rpc, request_type, fn, raw):
     """One call on raw request bytes: (request or None, response bytes or None, OpError or None)."""
+    RPC_BYTES[rpc] += len(raw)
     request, error = _parse(rpc, request_type, raw)
     if error is not None:
         return None, None, error
     response, error = _invoke(rpc, fn, request)
-    return request, None if error is not None else response.SerializeToString(), error
+    response = None if error is not None else response.SerializeToString()
+    RPC_BYTES[rpc] += len(response or b"")
+    return request, response, error
 
 
 def _unary_handler(rpc, request_type, response_type, fn):
@@ -154,7 +158,10 @@ def _link_handler(service, methods, pool, async_methods=None):
         request_type, fn = async_methods[rpc]
 
         def done(response, error):
-            reply(None if error is not None else response.SerializeToString(), error)
+            response = None if error is not None else response.SerializeToString()
+            RPC_BYTES[rpc] += len(response or b"")
+            reply(response, error)
+        RPC_BYTES[rpc] += len(raw)
         request, error = _parse(rpc, request_type, raw)
         if error is None:
             _, error = _invoke(rpc, fn, request, done)  # checks that fail before the wait are answered now
@@ -179,6 +186,7 @@ def _stream_handler(worker):
                 None, None, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}"))
         except errors.OpError as e:
             _abort(context, e)
+        RPC_BYTES[STREAM_METHOD] += len(raw) + value.nbytes
         if value.dtype == object or value.nbytes <= STREAM_THRESHOLD:
             yield _as_response(value).SerializeToString()
             return
@@ -313,8 +321,9 @@ class Stub:
         def start(request, timeout=None):
             """The call in flight: `.result()` gives its response or raises its tf.errors class."""
             RPC_COUNTS[rpc] += 1
-            return _LinkCall(link.start(rpc, request.SerializeToString()), timeout or default, peer,
-                             response_type)
+            raw = request.SerializeToString()
+            RPC_BYTES[rpc] += len(raw)
+            return _LinkCall(link.start(rpc, raw), timeout or default, peer, response_type)
 
         def over_link(request, timeout=None):
             return start(request, timeout).result()
@@ -322,7 +331,9 @@ class Stub:
         def unary(request, timeout=None):
             RPC_COUNTS[rpc] += 1
             try:
-                return call(request, timeout=timeout or default, wait_for_ready=False)
+                response = call(request, timeout=timeout or default, wait_for_ready=False)
+                RPC_BYTES[rpc] += request.ByteSize() + response.ByteSize()
+                return response
             except grpc.RpcError as e:
                 raise _translate(e, rpc, peer) from None
         if rpc not in LINK_RPCS:
@@ -355,6 +366,7 @@ class _LinkCall:
                 None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
         if frame.code:
             raise errors.error_from_code(frame.code, frame.message, kind=frame.error_kind)
+        RPC_BYTES[rpc] += len(frame.payload)
         return self._response_type.FromString(frame.payload)
 
 
@@ -402,6 +414,7 @@ class WorkerStub(Stub):
             for chunk in messages:
                 flat[at:at + len(chunk)] = chunk
                 at += len(chunk)
+            RPC_BYTES[STREAM_METHOD] += request.ByteSize() + at
             if at != out.nbytes:
                 raise errors.DataLossError(None, None, f"RecvTensor {key} from {self.peer}: got {at} bytes of "
                                                        f"{out.nbytes}")

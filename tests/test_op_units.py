@@ -88,7 +88,7 @@ def test_registering_for_an_undefined_op_or_twice_raises():
 
 
 INPUTS = {"lr": 0.1, "alpha": 0.1, "momentum": 0.9, "beta1_power": 0.9, "beta2_power": 0.999, "beta1": 0.9,
-          "beta2": 0.999, "epsilon": 1e-7, "rho": 0.9}
+          "beta2": 0.999, "epsilon": 1e-7, "rho": 0.9, "l1": 0.01, "l2": 0.01, "l2_shrinkage": 0.01, "lr_power": -0.5}
 
 
 @pytest.mark.parametrize("name", sorted(APPLY_SLOTS))

@@ -66,6 +66,7 @@ class WorkerSession:
         self.resources = worker.resources
         self.task_name = worker.task_name
         self._rngs = {}
+        self.kernel_state = {}  # node name -> what a stateful kernel keeps across plans (Print's first_n count)
         self._local = threading.local()
 
     def rng(self, name, seed, seed2):

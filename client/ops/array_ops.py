@@ -223,6 +223,8 @@ def _squeeze_shape(op):
 
 
 def concat(values, axis, name="concat"):
+    if isinstance(values, (int, np.integer)) and isinstance(axis, (list, builtins.tuple)):
+        values, axis = axis, values  # TF 0.x's tf.concat(concat_dim, values): unambiguous, so accepted
     values = list(values)
     if len(values) == 1:
         with get_default_graph().name_scope(name) as scope:

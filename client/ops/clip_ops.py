@@ -13,7 +13,10 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None):
 
 
 def clip_by_norm(t, clip_norm, axes=None, name=None):
-    """t * clip_norm / max(l2norm(t over axes), clip_norm)."""
+    """t * clip_norm / max(l2norm(t over axes), clip_norm); of an IndexedSlices, its values are clipped."""
+    from tfmini.indexed_slices import IndexedSlices
+    if isinstance(t, IndexedSlices):
+        return IndexedSlices(clip_by_norm(t.values, clip_norm, axes, name), t.indices, t.dense_shape)
     with get_default_graph().name_scope(name or "clip_by_norm") as scope:
         t = convert_to_tensor(t, name="t")
         l2sum = math_ops.reduce_sum(math_ops.multiply(t, t), axes, keepdims=True)
@@ -29,8 +32,9 @@ def global_norm(t_list, name=None):
     """sqrt(sum of squares of every element of every tensor in t_list); None entries are skipped."""
     if not isinstance(t_list, (list, tuple)):
         raise TypeError("t_list should be a sequence")
+    from tfmini.indexed_slices import IndexedSlices
     with get_default_graph().name_scope(name or "global_norm"):
-        values = [convert_to_tensor(t) for t in t_list if t is not None]
+        values = [convert_to_tensor(t.values if isinstance(t, IndexedSlices) else t) for t in t_list if t is not None]
         if not values:
             raise ValueError("global_norm needs at least one tensor")
         half_squared = []
@@ -46,6 +50,7 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     """(t_list scaled by clip_norm / max(global_norm, clip_norm), global_norm)."""
     if not isinstance(t_list, (list, tuple)) or isinstance(t_list, Tensor):
         raise TypeError("t_list should be a sequence")
+    from tfmini.indexed_slices import IndexedSlices
     t_list = list(t_list)
     use_norm = global_norm(t_list, "global_norm") if use_norm is None else use_norm
     with get_default_graph().name_scope(name or "clip_by_global_norm"):
@@ -60,8 +65,10 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
             if t is None:
                 out.append(None)
                 continue
-            t = convert_to_tensor(t)
+            sliced = t if isinstance(t, IndexedSlices) else None  # its values are clipped, its rows kept
+            t = convert_to_tensor(t.values if sliced is not None else t)
             with get_default_graph().colocate_with(t.op):
-                out.append(array_ops.identity(math_ops.multiply(t, math_ops.cast(scale, t.dtype.base_dtype)),
-                                              name=f"_clip_{i}"))
+                t = array_ops.identity(math_ops.multiply(t, math_ops.cast(scale, t.dtype.base_dtype)),
+                                       name=f"_clip_{i}")
+            out.append(IndexedSlices(t, sliced.indices, sliced.dense_shape) if sliced is not None else t)
         return out, use_norm

@@ -139,8 +139,19 @@ def saturate_cast(value, dtype, name=None):
     return cast(value, dtype, name=name)
 
 
+def _static_rank(x):
+    shape = getattr(x, "shape", None)
+    return shape.ndims if isinstance(shape, TensorShape) else np.ndim(x)
+
+
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False,
            a_is_sparse=False, b_is_sparse=False, name=None):
+    ranks = (_static_rank(a), _static_rank(b))
+    if not (a_is_sparse or b_is_sparse) and any(r is None or r > 2 for r in ranks):
+        # as TF: a batch of matrices (or an unknown rank) is BatchMatMulV2; real inputs, so transpose = adjoint
+        from tfmini.ops.batch_matmul_ops import batch_matmul_v2
+        return batch_matmul_v2(a, b, adj_x=transpose_a or adjoint_a, adj_y=transpose_b or adjoint_b,
+                               name=name or "MatMul")
     return make_output("MatMul", [a, b], {"transpose_a": bool(transpose_a or adjoint_a),
                                           "transpose_b": bool(transpose_b or adjoint_b)},
                        name=name or "MatMul", arg_names=["a", "b"])

@@ -54,9 +54,8 @@ def _sparse_xent_grad(op, grad_loss, grad_grad):
 
 @RegisterGradient("BiasAdd")
 def _bias_add_grad(op, grad):
-    rank = grad.shape.ndims
-    axes = list(range(rank - 1)) if rank is not None else array_ops.range(0, math_ops.subtract(array_ops.rank(grad), 1))
-    return grad, math_ops.reduce_sum(grad, axes)
+    from tfmini.ops.nn_impl import bias_add_grad
+    return grad, bias_add_grad(grad, data_format=op.get_attr("data_format"))
 
 
 RegisterGradient("L2Loss")(lambda op, grad: math_ops.multiply(op.inputs[0], grad))

@@ -9,3 +9,8 @@ from tfmini.server.device_setter import replica_device_setter  # noqa: F401,E402
 from tfmini.server.server import ClusterSpec, Server  # noqa: F401,E402
 from tfmini.summary import FileWriter as SummaryWriter, summary_iterator  # noqa: F401,E402  (TF 0.x names)
 from tfmini.importer import write_graph  # noqa: F401,E402
+from tfmini.train.more_optimizers import (AdadeltaOptimizer, FtrlOptimizer,  # noqa: F401,E402
+                                          ProximalAdagradOptimizer, ProximalGradientDescentOptimizer)
+from tfmini.train.learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_decay,  # noqa: F401,E402
+                                              natural_exp_decay, piecewise_constant, polynomial_decay)
+from tfmini.train.moving_averages import ExponentialMovingAverage  # noqa: F401,E402

@@ -10,6 +10,8 @@ from tfmini.graph import GraphKeys, Tensor, get_default_graph
 from tfmini.ops import array_ops, control_flow_ops, math_ops, state_ops
 from tfmini.ops.core import convert_to_tensor
 from tfmini.train.training_ops import apply_op
+from tfmini.train.sparse_training_ops import sparse_apply_op
+from tfmini.indexed_slices import IndexedSlices
 from tfmini.variables import Variable, trainable_variables
 
 _VALID_DTYPES = (dtypes.float16, dtypes.bfloat16, dtypes.float32, dtypes.float64)
@@ -57,7 +59,8 @@ class Optimizer:
                           aggregation_method=aggregation_method,
                           colocate_gradients_with_ops=colocate_gradients_with_ops)
         if gate_gradients == self.GATE_GRAPH:
-            grads = control_flow_ops.tuple(grads)
+            from tfmini.gradients import gate
+            grads = gate(grads)
         grads_and_vars = list(zip(grads, var_list))
         self._assert_valid_dtypes([v for g, v in grads_and_vars if g is not None])
         return grads_and_vars
@@ -69,7 +72,7 @@ class Optimizer:
             raise ValueError("No variables provided.")
         converted = []
         for g, v in grads_and_vars:
-            if g is not None:
+            if g is not None and not isinstance(g, IndexedSlices):
                 g = convert_to_tensor(g)
             if not isinstance(v, Variable):
                 raise TypeError(f"Can not apply gradients to {v!r}: not a tf.Variable")
@@ -87,7 +90,10 @@ class Optimizer:
                 if grad is None:
                     continue
                 with graph.name_scope("update_" + var.op.name), graph.colocate_with(var.op):
-                    update_ops.append(self._apply_dense(grad, var))
+                    if isinstance(grad, IndexedSlices):
+                        update_ops.append(self._apply_sparse_duplicate_indices(grad, var))
+                    else:
+                        update_ops.append(self._apply_dense(grad, var))
             if global_step is None:
                 return self._finish(update_ops, scope)
             with graph.control_dependencies([self._finish(update_ops, "update")]):
@@ -144,6 +150,19 @@ class Optimizer:
     def _apply_dense(self, grad, var):
         raise NotImplementedError(f"{type(self).__name__} must define _apply_dense")
 
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        """An IndexedSlices gradient: its duplicate indices summed (Unique + UnsortedSegmentSum), then
+        `_apply_sparse`, as TF's Optimizer does."""
+        from tfmini.ops import embedding_ops
+        unique_indices, new_index_positions = embedding_ops.unique(grad.indices)
+        summed_values = embedding_ops.unsorted_segment_sum(grad.values, new_index_positions,
+                                                           array_ops.shape(unique_indices)[0])
+        return self._apply_sparse(IndexedSlices(summed_values, unique_indices, grad.dense_shape), var)
+
+    def _apply_sparse(self, grad, var):
+        """Optimizers without a sparse form update densely, from the gradient made a Tensor."""
+        return self._apply_dense(convert_to_tensor(grad), var)
+
     def _finish(self, update_ops, name_scope):
         return control_flow_ops.group(*update_ops, name=name_scope)
 
@@ -174,6 +193,12 @@ class GradientDescentOptimizer(Optimizer):
         return apply_op("ApplyGradientDescent", var, math_ops.cast(self._lr_t, var.dtype.base_dtype), grad,
                         use_locking=self._use_locking)
 
+    def _apply_sparse_duplicate_indices(self, grad, var):
+        # ScatterSub adds up duplicate rows itself: no deduplication (TF's GradientDescentOptimizer)
+        from tfmini.ops import embedding_ops
+        delta = math_ops.multiply(grad.values, math_ops.cast(self._lr_t, var.dtype.base_dtype))
+        return embedding_ops.scatter_sub(var, grad.indices, delta, use_locking=self._use_locking)
+
 
 class MomentumOptimizer(Optimizer):
     def __init__(self, learning_rate, momentum, use_locking=False, name="Momentum", use_nesterov=False):
@@ -192,6 +217,12 @@ class MomentumOptimizer(Optimizer):
         cast = lambda t: math_ops.cast(t, var.dtype.base_dtype)  # noqa: E731
         return apply_op("ApplyMomentum", var, self.get_slot(var, "momentum"), cast(self._lr_t), grad,
                         cast(self._momentum_t), use_locking=self._use_locking, use_nesterov=self._use_nesterov)
+
+    def _apply_sparse(self, grad, var):
+        cast = lambda t: math_ops.cast(t, var.dtype.base_dtype)  # noqa: E731
+        return sparse_apply_op("SparseApplyMomentum", var, self.get_slot(var, "momentum"), cast(self._lr_t),
+                               grad.values, grad.indices, cast(self._momentum_t), use_locking=self._use_locking,
+                               use_nesterov=self._use_nesterov)
 
 
 class AdamOptimizer(Optimizer):
@@ -224,6 +255,30 @@ class AdamOptimizer(Optimizer):
                         cast(beta2_power), cast(self._lr_t), cast(self._beta1_t), cast(self._beta2_t),
                         cast(self._epsilon_t), grad, use_locking=self._use_locking)
 
+    def _apply_sparse(self, grad, var):
+        """TF's _apply_sparse_shared: m and v decay densely, the rows' terms are scatter-added."""
+        from tfmini.ops import embedding_ops
+        graph = get_default_graph()
+        cast = lambda t: math_ops.cast(t, var.dtype.base_dtype)  # noqa: E731
+        beta1_power, beta2_power = (cast(b) for b in self._get_beta_accumulators())
+        lr_t, beta1_t, beta2_t = cast(self._lr_t), cast(self._beta1_t), cast(self._beta2_t)
+        epsilon_t = cast(self._epsilon_t)
+        lr = lr_t * math_ops.sqrt(1 - beta2_power) / (1 - beta1_power)
+        values, indices = grad.values, grad.indices
+        m = self.get_slot(var, "m")
+        m_scaled_g_values = values * (1 - beta1_t)
+        m_t = state_ops.assign(m, m * beta1_t, use_locking=self._use_locking)
+        with graph.control_dependencies([m_t]):
+            m_t = embedding_ops.scatter_add(m, indices, m_scaled_g_values, use_locking=self._use_locking)
+        v = self.get_slot(var, "v")
+        v_scaled_g_values = (values * values) * (1 - beta2_t)
+        v_t = state_ops.assign(v, v * beta2_t, use_locking=self._use_locking)
+        with graph.control_dependencies([v_t]):
+            v_t = embedding_ops.scatter_add(v, indices, v_scaled_g_values, use_locking=self._use_locking)
+        v_sqrt = math_ops.sqrt(v_t)
+        var_update = state_ops.assign_sub(var, lr * m_t / (v_sqrt + epsilon_t), use_locking=self._use_locking)
+        return control_flow_ops.group(*[var_update, m_t, v_t])
+
     def _finish(self, update_ops, name_scope):
         graph = get_default_graph()
         with graph.control_dependencies(update_ops):
@@ -252,6 +307,11 @@ class AdagradOptimizer(Optimizer):
     def _apply_dense(self, grad, var):
         return apply_op("ApplyAdagrad", var, self.get_slot(var, "accumulator"),
                         math_ops.cast(self._lr_t, var.dtype.base_dtype), grad, use_locking=self._use_locking)
+
+    def _apply_sparse(self, grad, var):
+        return sparse_apply_op("SparseApplyAdagrad", var, self.get_slot(var, "accumulator"),
+                               math_ops.cast(self._lr_t, var.dtype.base_dtype), grad.values, grad.indices,
+                               use_locking=self._use_locking)
 
 
 class RMSPropOptimizer(Optimizer):
@@ -283,3 +343,13 @@ class RMSPropOptimizer(Optimizer):
             return apply_op("ApplyCenteredRMSProp", var, self.get_slot(var, "mg"), rms, mom, *hyper,
                             use_locking=self._use_locking)
         return apply_op("ApplyRMSProp", var, rms, mom, *hyper, use_locking=self._use_locking)
+
+    def _apply_sparse(self, grad, var):
+        cast = lambda t: math_ops.cast(t, var.dtype.base_dtype)  # noqa: E731
+        hyper = [cast(self._lr_t), cast(self._decay_t), cast(self._momentum_t), cast(self._epsilon_t), grad.values,
+                 grad.indices]
+        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        if self._centered:
+            return sparse_apply_op("SparseApplyCenteredRMSProp", var, self.get_slot(var, "mg"), rms, mom, *hyper,
+                                   use_locking=self._use_locking)
+        return sparse_apply_op("SparseApplyRMSProp", var, rms, mom, *hyper, use_locking=self._use_locking)

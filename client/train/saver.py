@@ -11,6 +11,7 @@ import crc32c
 import numpy as np
 
 from tfmini.core import errors
+from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import get_default_graph
 from tfmini.ops import array_ops, control_flow_ops
 from tfmini.train import training_util
@@ -93,12 +94,47 @@ class Saver:
         self._last_checkpoints = [p for p, _ in last_checkpoints_with_time]
 
 
+class _Sliced:
+    """The shards of a partitioned variable, saved as one tensor under the full variable's name, as TF's
+    checkpoints key them (a restore cuts the value back into the shards)."""
+
+    def __init__(self, shards):
+        self.shards = sorted(shards, key=lambda v: v._save_slice_info.var_offset)
+        info = self.shards[0]._save_slice_info
+        self.dtype, self.shape = self.shards[0].dtype, TensorShape(info.full_shape)
+        self.axis = next((i for i, (a, b) in enumerate(zip(info.full_shape, info.var_shape)) if a != b), 0)
+
+    def value(self):
+        return array_ops.concat([v.value() for v in self.shards], self.axis)
+
+    def assign(self, value):
+        assigns = []
+        for v in self.shards:
+            info = v._save_slice_info
+            assigns.append(v.assign(array_ops.slice(value, info.var_offset, info.var_shape)))
+        return control_flow_ops.group(*assigns)
+
+
 def _named_variables(var_list):
-    """{checkpoint key: variable}: a dict's keys, else each variable's op name (must be unique)."""
+    """{checkpoint key: variable}: a dict's keys, else each variable's op name (must be unique); the shards
+    of a partitioned variable go together under its full name."""
     if isinstance(var_list, dict):
-        items = list(var_list.items())
+        items = [(name, _Sliced(list(v)) if type(v).__name__ == "PartitionedVariable" else v)
+                 for name, v in var_list.items()]
     else:
-        items = [(v.op.name, v) for v in var_list]
+        items, sliced = [], {}
+        for v in var_list:
+            shards = list(v) if type(v).__name__ == "PartitionedVariable" else [v]
+            for shard in shards:
+                info = getattr(shard, "_save_slice_info", None)
+                if info is None:
+                    items.append((shard.op.name, shard))
+                elif info.full_name not in sliced:
+                    sliced[info.full_name] = [shard]
+                    items.append((info.full_name, sliced[info.full_name]))
+                elif shard not in sliced[info.full_name]:
+                    sliced[info.full_name].append(shard)
+        items = [(name, _Sliced(v) if isinstance(v, list) else v) for name, v in items]
     out = {}
     for name, var in items:
         if not hasattr(var, "assign") or not hasattr(var, "value"):

@@ -18,6 +18,15 @@ APPLY_OPS = {
     "ApplyCenteredRMSProp": (["var", "mg", "ms", "mom", "lr", "rho", "momentum", "epsilon", "grad"],
                              (0, 1, 2, 3), {}),
 }
+APPLY_OPS.update({
+    "ApplyAdadelta": (["var", "accum", "accum_update", "lr", "rho", "epsilon", "grad"], (0, 1, 2), {}),
+    "ApplyFtrl": (["var", "accum", "linear", "grad", "lr", "l1", "l2", "lr_power"], (0, 1, 2),
+                  {"multiply_linear_by_lr": False}),
+    "ApplyFtrlV2": (["var", "accum", "linear", "grad", "lr", "l1", "l2", "l2_shrinkage", "lr_power"], (0, 1, 2),
+                    {"multiply_linear_by_lr": False}),
+    "ApplyProximalGradientDescent": (["var", "alpha", "l1", "l2", "delta"], (0,), {}),
+    "ApplyProximalAdagrad": (["var", "accum", "lr", "l1", "l2", "grad"], (0, 1), {}),
+})
 
 
 def _apply_shape(op):

@@ -74,6 +74,12 @@ def _load():
     from tfmini.worker.kernels import resource  # noqa: F401
     from tfmini.worker.kernels import summary  # noqa: F401
     from tfmini.worker.kernels import grad, training  # noqa: F401
+    from tfmini.worker.kernels import batch_matmul  # noqa: F401
+    from tfmini.worker.kernels import conv  # noqa: F401
+    from tfmini.worker.kernels import array_utils, logging  # noqa: F401
+    from tfmini.worker.kernels import training_more  # noqa: F401
+    from tfmini.worker.kernels import linalg, nn_more  # noqa: F401
+    from tfmini.worker.kernels import embedding, sampling  # noqa: F401
 
 
 _load()

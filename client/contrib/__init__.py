@@ -1,0 +1,3 @@
+"""tf.contrib, as far as users' TF 1.x code still reaches for it: `tf.contrib.layers` (thin aliases of core
+tfmini functions). Nothing else of contrib exists in tfmini."""
+from tfmini.contrib import layers  # noqa: F401
