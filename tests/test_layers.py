@@ -379,3 +379,14 @@ def test_contrib_layers_aliases():
     with pytest.raises(ValueError, match="scale cannot be an integer"):
         tf.contrib.layers.l2_regularizer(1)
     assert tf.contrib.layers.l1_regularizer(0.0)(tf.trainable_variables()[0]) is None
+
+
+def test_bias_add_honours_data_format_forward_and_backward():
+    x = np.random.RandomState(0).rand(2, 3, 4, 5)
+    b = np.array([1.0, 2.0, 3.0])
+    with tf.Graph().as_default(), tf.Session() as sess:
+        got = sess.run(tf.nn.bias_add(tf.constant(x), tf.constant(b), data_format="NCHW"))
+        np.testing.assert_allclose(got, x + b.reshape(3, 1, 1))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="as many biases"):
+            sess.run(tf.nn.bias_add(tf.constant(x), tf.constant(b)))  # NHWC: 5 channels, 3 biases
+    numeric_check(lambda v, c: tf.nn.bias_add(v, c, data_format="NCHW"), [x, b])

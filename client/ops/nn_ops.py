@@ -100,7 +100,11 @@ def _sparse_xent_shape(op):
 
 
 def bias_add(value, bias, data_format=None, name=None):
-    return make_output("BiasAdd", [value, bias], {"data_format": b"NHWC"}, name=name or "BiasAdd",
+    """value + bias along the channel axis: the last one, or axis 1 with data_format "NCHW" (rank > 2)."""
+    data_format = (data_format or "NHWC").encode() if isinstance(data_format or "", str) else data_format
+    if data_format not in (b"NHWC", b"NCHW"):
+        raise ValueError(f"data_format must be NHWC or NCHW, got {data_format!r}")
+    return make_output("BiasAdd", [value, bias], {"data_format": data_format}, name=name or "BiasAdd",
                        arg_names=["value", "bias"])
 
 

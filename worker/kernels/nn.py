@@ -17,7 +17,18 @@ def _log_softmax(xp, x):
 
 simple("Softmax", lambda xp: lambda x: _softmax(xp, x))
 simple("LogSoftmax", lambda xp: lambda x: _log_softmax(xp, x))
-simple("BiasAdd", lambda xp: lambda x, b: x + b)
+
+
+@kernel("BiasAdd", device_types=ANY_DEVICE)
+def _bias_add(node):
+    nchw = node.attrs.get("data_format", b"NHWC") == b"NCHW"
+
+    def fn(x, b):
+        if b.ndim != 1 or x.ndim < 2 or b.shape[0] != x.shape[1 if nchw and x.ndim > 2 else -1]:
+            raise errors.InvalidArgumentError(None, None, f"Must provide as many biases as the channel dimension "
+                                                          f"of the input tensor: {list(b.shape)} vs. {list(x.shape)}")
+        return x + b.reshape((-1,) + (1,) * (x.ndim - 2)) if nchw and x.ndim > 2 else x + b
+    return fn
 simple("L2Loss", lambda xp: lambda t: (xp.sum(xp.square(t)) / 2).astype(t.dtype))
 
 
