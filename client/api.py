@@ -39,6 +39,7 @@ from tfmini import nn
 from tfmini.ops import resource_variable_ops as _resource_variable_ops
 from tfmini.importer import import_graph_def
 from tfmini import io
+from tfmini import data
 from tfmini import summary
 from tfmini.ops.summary_ops import (histogram_summary, image_summary, merge_all_summaries, merge_summary,
                                    scalar_summary)
@@ -79,5 +80,21 @@ from tfmini.init_ops import (glorot_normal_initializer, orthogonal_initializer, 
                              variance_scaling_initializer)
 from tfmini.ops.linalg_ops import qr
 from tfmini.train.moving_averages import moving_average_variables
+
+# TFRecord files, tf.train.Example parsing, tf.SparseTensor (what VarLenFeature parses into).
+from tfmini import python_io, sparse
+from tfmini.sparse_tensor import SparseTensor, SparseTensorValue, sparse_tensor_to_dense
+from tfmini.ops.parsing_ops import (FixedLenFeature, FixedLenSequenceFeature, VarLenFeature, parse_example,
+                                    parse_single_example, parse_single_sequence_example, parse_tensor,
+                                    serialize_tensor)
+
+# Queues, readers and the string ops of TF 1.x input pipelines (tf.train has the producers and batching).
+from tfmini.ops.data_flow_ops import FIFOQueue, PaddingFIFOQueue, PriorityQueue, QueueBase, RandomShuffleQueue
+from tfmini.ops.io_ops import (FixedLengthRecordReader, ReaderBase, TextLineReader, TFRecordReader,
+                               WholeFileReader, matching_files, read_file)
+from tfmini.ops.string_ops import (as_string, decode_csv, decode_raw, string_join, string_split, string_to_number,
+                                   substr)
+from tfmini import strings
+from tfmini.train.queue_runner import add_queue_runner, start_queue_runners
 
 newaxis = None

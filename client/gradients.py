@@ -69,6 +69,7 @@ def _load_gradient_modules():
     from tfmini.ops import conv_grad  # noqa: F401
     from tfmini.ops import array_utils_grad  # noqa: F401
     from tfmini.ops import embedding_grad  # noqa: F401
+    from tfmini.ops import parsing_grad  # noqa: F401
 
 
 def _backpropagatable(t):

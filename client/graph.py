@@ -543,11 +543,13 @@ def reset_default_graph():
 
 
 def _graph_of(values):
+    default = get_default_graph()
     for v in values or ():
         g = getattr(v, "graph", None)
         if isinstance(g, Graph):
-            return g
-    return get_default_graph()
+            # A function being traced (tfmini.data) captures its outer graphs' tensors: its ops stay in it.
+            return default if g in getattr(default, "outer_graphs", ()) else g
+    return default
 
 
 @contextlib.contextmanager

@@ -68,6 +68,10 @@ class _FetchPlan:
             parts = [None if t is None else self._plan(graph, t)
                      for t in (fetches.values, fetches.indices, fetches.dense_shape)]
             return lambda values: IndexedSlicesValue(*[None if p is None else p(values) for p in parts])
+        from tfmini.sparse_tensor import SparseTensor, SparseTensorValue
+        if isinstance(fetches, SparseTensor):  # fetched as TF's SparseTensorValue(indices, values, dense_shape)
+            parts = [self._plan(graph, t) for t in (fetches.indices, fetches.values, fetches.dense_shape)]
+            return lambda values: SparseTensorValue(*[p(values) for p in parts])
         try:
             element = graph.as_graph_element(fetches, allow_tensor=True, allow_operation=True)
         except (TypeError, ValueError, KeyError) as e:

@@ -153,5 +153,31 @@ _OPS["SparseApplyCenteredRMSProp"].ref_inputs = (0, 1, 2, 3)
 define("ComputeAccidentalHits", "FixedUnigramCandidateSampler", "LogUniformCandidateSampler",
        "UniformCandidateSampler", stateful=True)
 
+# Queues and readers (TF 1.x input pipelines): the queue or reader is a resource of its task, and every op that
+# takes its handle (input 0; a reader's read also takes the queue it reads file names from) is placed with it.
+define("FIFOQueueV2", "PaddingFIFOQueueV2", "PriorityQueueV2", "RandomShuffleQueueV2", stateful=True)
+define("QueueCloseV2", "QueueDequeueManyV2", "QueueDequeueUpToV2", "QueueDequeueV2", "QueueEnqueueManyV2",
+       "QueueEnqueueV2", "QueueIsClosedV2", "QueueSizeV2", ref_inputs=(0,), stateful=True)
+define("FixedLengthRecordReaderV2", "TextLineReaderV2", "TFRecordReaderV2", "WholeFileReaderV2", stateful=True)
+define("ReaderReadUpToV2", "ReaderReadV2", ref_inputs=(0, 1), stateful=True)
+define("ReaderNumRecordsProducedV2", "ReaderResetV2", ref_inputs=(0,), stateful=True)
+# String and parsing ops of the input pipelines; reading the file system is an effect (never folded).
+define("AsString", "DecodeCSV", "DecodeRaw", "StringJoin", "StringSplit", "StringToNumber", "Substr")
+define("MatchingFiles", "ReadFile", stateful=True)
+# tf.train.Example parsing (tf.parse_example / parse_single_example both build ParseExampleV2, as TF 2 does).
+define("ParseExampleV2", "ParseSequenceExampleV2", "ParseTensor", "SerializeTensor")
+
+# tf.data: dataset ops output a DT_VARIANT handle (a worker object describing the pipeline); the iterator is a
+# resource (input 0 of GetNext, input 1 of MakeIterator) that walks one.
+define("BatchDataset", "BatchDatasetV2", "CacheDataset", "ConcatenateDataset", "FixedLengthRecordDatasetV2",
+       "PaddedBatchDatasetV2", "PrefetchDataset", "RangeDataset", "RepeatDataset", "ShardDataset", "SkipDataset",
+       "TakeDataset", "TensorDataset", "TensorSliceDataset", "TextLineDataset", "TFRecordDataset", "ZipDataset")
+define("ShuffleDataset", stateful=True)
+define("FilterDataset", "FlatMapDataset", "InterleaveDataset", "MapDataset")  # run a graph function per element
+define("Iterator", "IteratorFromStringHandle", "IteratorFromStringHandleV2", "IteratorV2", "OneShotIterator",
+       stateful=True)
+define("IteratorGetNext", "IteratorToStringHandle", ref_inputs=(0,), stateful=True)
+define("MakeIterator", ref_inputs=(1,), stateful=True)
+
 # Internal: the master's cut edges and the client's feeds and fetches.
 define("_Send", "_Recv", "_HostSend", "_HostRecv", stateful=True)

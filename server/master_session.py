@@ -112,6 +112,9 @@ class MasterSession:
             for r in requests:  # each worker reports its pieces, one per device, as TF's RunMetadata does
                 r.exec_opts.record_partition_graphs = True
         timeout = self._timeout(options.timeout_in_ms if options is not None else 0, timeout)
+        if timeout is not None:  # blocking ops (queues) wait no longer than the step may run
+            for r in requests:
+                r.tfmini_timeout_ms = max(1, int(timeout * 1000))
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
         response = master_pb2.RunStepResponse()
         if plan.fetch_keys:

@@ -346,6 +346,193 @@ def metrics(case):
     record(case, g, steps)
 
 
+# tf.data pipelines: each is an expression of `tf` (tf.compat.v1 here, tfmini in tests/test_data.py) and `np`;
+# the JSON keeps the code beside every element TF yielded, so the test replays exactly these pipelines.
+DATA_PIPELINES = {
+    "range_batch": "tf.data.Dataset.range(10).batch(3)",
+    "range_batch_drop": "tf.data.Dataset.range(10).batch(3, drop_remainder=True)",
+    "range_args": "tf.data.Dataset.range(2, 20, 3)",
+    "slices_tuple": "tf.data.Dataset.from_tensor_slices((np.arange(6).reshape(3, 2), np.array([1.5, 2.5, 3.5])))",
+    "slices_dict": "tf.data.Dataset.from_tensor_slices({'b': np.arange(4), 'a': np.array([b'w', b'x', b'y', b'z'])})"
+                   ".batch(3)",
+    "from_tensors": "tf.data.Dataset.from_tensors(np.arange(6).reshape(2, 3)).repeat(2)",
+    "zip": "tf.data.Dataset.zip((tf.data.Dataset.range(5), tf.data.Dataset.range(10, 13))).batch(2)",
+    "concatenate": "tf.data.Dataset.range(3).concatenate(tf.data.Dataset.range(7, 9))",
+    "take_skip_repeat": "tf.data.Dataset.range(10).skip(2).take(5).repeat(2)",
+    "skip_all": "tf.data.Dataset.range(4).skip(-1).concatenate(tf.data.Dataset.range(2).take(-1))",
+    "shard": "tf.data.Dataset.range(11).shard(3, 1)",
+    "padded_batch": "tf.data.Dataset.from_tensors(np.array([1, 2], np.int32)).concatenate("
+                    "tf.data.Dataset.from_tensors(np.array([3, 4, 5], np.int32))).repeat(3).padded_batch(2, [None])",
+    "padded_batch_fixed": "tf.data.Dataset.from_tensor_slices(np.arange(6.0).reshape(3, 2)).padded_batch("
+                          "2, [4], padding_values=np.float64(-1))",
+    "cache_prefetch": "tf.data.Dataset.range(4).cache().repeat(2).prefetch(2)",
+    "map_filter": "tf.data.Dataset.range(12).map(lambda x: x * 3 + 1).filter(lambda x: tf.equal(x % 2, 0))"
+                  ".batch(2)",
+    "map_tuple_dict": "tf.data.Dataset.from_tensor_slices((np.arange(4), np.arange(4.0))).map("
+                      "lambda a, b: {'sum': tf.cast(a, tf.float64) + b, 'sq': tf.square(a)}, num_parallel_calls=2)",
+    "map_to_tuple": "tf.data.Dataset.range(3).map(lambda x: (x, tf.fill([2], x)))",
+    "flat_map": "tf.data.Dataset.range(1, 4).flat_map(lambda x: tf.data.Dataset.range(x * 10, x * 10 + x))",
+    "interleave": "tf.data.Dataset.range(1, 6).interleave(lambda x: tf.data.Dataset.from_tensors(x).repeat(x), "
+                  "cycle_length=2, block_length=2)",
+    "interleave_cycle3": "tf.data.Dataset.range(4).interleave(lambda x: tf.data.Dataset.range(x, x + 3), "
+                         "cycle_length=3, block_length=1)",
+    "flat_map_capture": "tf.data.Dataset.range(4).flat_map(lambda x: tf.data.Dataset.range(x).map("
+                        "lambda y: y * 10 + x))",
+    "map_captures_outer_tensor": "(lambda c: tf.data.Dataset.range(3).map(lambda x: x + c))(tf.constant("
+                                 "np.int64(100)) * 2)",
+}
+
+
+def data_iterators(case):
+    """A TF-written GraphDef of initializable and reinitializable iterators (no functions: TF's
+    one-shot iterator and map put a FunctionDef in the library, which tfmini does not import)."""
+    g = tf.Graph()
+    with g.as_default():
+        ds1 = v1.data.Dataset.from_tensor_slices((tf.range(10), tf.range(10) * 2)).batch(3).repeat(2).take(5)
+        it1 = v1.data.make_initializable_iterator(ds1)
+        a, b = it1.get_next(name="next1")
+        ds2 = v1.data.Dataset.zip((v1.data.Dataset.range(4), v1.data.Dataset.range(10, 20).skip(2)))
+        ds2 = ds2.shard(2, 1).batch(2, drop_remainder=True).concatenate(
+            v1.data.Dataset.zip((v1.data.Dataset.range(5, 8), v1.data.Dataset.range(3))).batch(2, True))
+        it2 = v1.data.Iterator.from_structure(v1.data.get_output_types(ds2), v1.data.get_output_shapes(ds2))
+        init2 = it2.make_initializer(ds2, name="init2")
+        c, d = it2.get_next(name="next2")
+    get1, get2 = [a.name, b.name], [c.name, d.name]
+    steps = [([], [it1.initializer.name])] + [(get1, [])] * 5 + [([], [init2.name]), (get2, []), (get2, []),
+                                                                  ([], [it1.initializer.name]), (get1, [])]
+    record(case, g, steps)
+
+
+def data_pipelines():
+    """Every element of each pipeline in DATA_PIPELINES, as TF's one-shot iterator yields them."""
+    cases = {}
+    for name, code in DATA_PIPELINES.items():
+        g = tf.Graph()
+        with g.as_default():
+            dataset = eval(code, {"tf": v1, "np": np})  # noqa: S307 - our own constant strings
+            flat = tf.nest.flatten(v1.data.make_one_shot_iterator(dataset).get_next())
+            elements = []
+            with v1.Session(graph=g) as sess:
+                while True:
+                    try:
+                        values = sess.run(flat)
+                    except tf.errors.OutOfRangeError:
+                        break
+                    elements.append([{"dtype": str(np.asarray(v).dtype), "value": _jsonable(v)} for v in values])
+        cases[name] = {"code": code, "elements": elements}
+    path = OUT.parent / "tf_data_pipelines.json"
+    path.write_text(json.dumps({"tensorflow": tf.__version__, "cases": cases}, indent=1))
+    print(f"wrote {path.name}: {len(cases)} pipelines")
+
+
+def parse_examples(case):
+    """tf.parse_example / parse_single_example (ParseExampleV2) of tf.train.Examples, and SparseToDense."""
+    def example(**features):
+        def feature(v):
+            if isinstance(v[0], float):
+                return tf.train.Feature(float_list=tf.train.FloatList(value=v))
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=v))
+        return tf.train.Example(features=tf.train.Features(
+            feature={k: feature(v) for k, v in features.items()})).SerializeToString()
+    serialized = [example(pixels=[0.5, 1.5, 2.5, -1.0], label=[3], tags=[1, 2, 3], rows=[1.0, 2.0, 3.0, 4.0]),
+                  example(pixels=[4.0, 3.0, 2.0, 1.0], tags=[7], rows=[5.0, 6.0], counts=[4, 5]),
+                  example(pixels=[0.0, 0.25, 0.5, 0.75], label=[1], counts=[6])]
+    g = tf.Graph()
+    with g.as_default():
+        batch = v1.parse_example(v1.constant(serialized, name="serialized"), {
+            "pixels": v1.FixedLenFeature([2, 2], tf.float32), "label": v1.FixedLenFeature([], tf.int64, -1),
+            "tags": v1.VarLenFeature(tf.int64), "rows": v1.FixedLenSequenceFeature([2], tf.float32, True, -1.0),
+            "counts": v1.FixedLenSequenceFeature([], tf.int64, allow_missing=True)})
+        one = v1.parse_single_example(v1.constant(serialized[0], name="one"), {
+            "pixels": v1.FixedLenFeature([4], tf.float32), "tags": v1.VarLenFeature(tf.int64),
+            "weight": v1.FixedLenFeature([1], tf.float32, default_value=[0.5])})
+        dense_tags = v1.sparse_tensor_to_dense(batch["tags"], default_value=-1)
+        round_trip = v1.parse_tensor(v1.serialize_tensor(batch["pixels"]), tf.float32)
+    tags, one_tags = batch["tags"], one["tags"]
+    fetches = [batch["pixels"], batch["label"], tags.indices, tags.values, tags.dense_shape, dense_tags,
+               one["pixels"], one["weight"], one_tags.indices, one_tags.values, one_tags.dense_shape,
+               batch["rows"], batch["counts"], round_trip]
+    record(case, g, [([t.name for t in fetches], [])])
+
+
+def queues_and_strings(case):
+    """FIFO, padding and priority queues (TF 1.x's V2 queue ops) step by step, and the CSV/raw/string ops."""
+    g = tf.Graph()
+    with g.as_default():
+        fifo = v1.FIFOQueue(10, [tf.int32, tf.string], shapes=[[2], []], name="fifo")
+        fill = fifo.enqueue_many([[[1, 2], [3, 4], [5, 6]], [b"a", b"b", b"c"]], name="fill")
+        pad = v1.PaddingFIFOQueue(10, [tf.float32], shapes=[[None]], name="pad")
+        pads = [pad.enqueue([v1.constant(v, tf.float32)], name=f"pad_{i}")
+                for i, v in enumerate(([1.0], [2.0, 3.0, 4.0], [5.0, 6.0]))]
+        prio = v1.PriorityQueue(10, [tf.string], shapes=[[]], name="prio")
+        prio_fill = prio.enqueue_many([v1.constant([5, 1, 3, 1], tf.int64), [b"five", b"one", b"three", b"uno"]])
+        close = fifo.close(name="close")
+        many, many_s = fifo.dequeue_many(2, name="many")
+        rest = fifo.dequeue_up_to(5, name="rest")
+        padded = pad.dequeue_many(3, name="padded")
+        prio_out = prio.dequeue_many(4, name="prio_out")
+        records = v1.constant(["1,2.5,x", '7,,"q,r"', "3,-1e3,"], name="records")
+        cols = v1.decode_csv(records, [[0], [0.5], ["dflt"]], name="csv")
+        raw = v1.decode_raw(v1.constant([b"\x01\x00\x02\x00", b"\xff\xff\x10\x00"]), tf.int16, name="raw")
+        number = v1.string_to_number(v1.constant(["1.5", "-2", "3e2"]), name="number")
+        sub = v1.substr(v1.constant(["hello", "world"]), [1, 0], [3, 2], name="sub")
+        joined = v1.string_join([v1.constant(["a", "b"]), "-", v1.constant(["x", "y"])], separator="+", name="joined")
+        text = v1.as_string(v1.constant([1.5, -2.25]), precision=2, name="text")
+        split = v1.string_split(v1.constant(["a b  c", "", "de"]), delimiter=" ")
+    fills = [([], [fill.name, prio_fill.name])] + [([], [p.name]) for p in pads] + [([], [close.name])]
+    strings = [many_s, rest[1], prio_out[1], cols[2], sub, joined, text, split.values]
+    numbers = [[many], [rest[0]], [padded, prio_out[0]],
+               [cols[0], cols[1], raw, number, split.indices, split.dense_shape]]
+    # The GraphDef and its numeric fetches for test_tf_interchange.py (which compares numbers only) ...
+    record(case, g, fills + [([t.name for t in step], []) for step in numbers])
+    # ... and every fetch, strings too, for tests/test_queues.py.
+    steps = fills + [([t.name for t in step], []) for step in [[many, many_s], rest, [padded] + prio_out,
+                                                              cols + [raw, number, sub, joined, text,
+                                                                      split.indices, split.values,
+                                                                      split.dense_shape]]]
+    results = []
+    with v1.Session(graph=g) as sess:
+        for fetches, targets in steps:
+            values = sess.run(fetches + targets)[:len(fetches)]
+            results.append({"fetch": fetches, "target": targets, "values": [_jsonable(v) for v in values],
+                            "dtypes": [str(np.asarray(v).dtype) for v in values]})
+    path = OUT.parent / "tf_queues.json"
+    path.write_text(json.dumps({"tensorflow": tf.__version__, "strings": [t.name for t in strings],
+                                "steps": results}, indent=1))
+    print(f"wrote {path.name}")
+
+
+def parse_sequence_example(case):
+    """tf.parse_single_sequence_example (ParseSequenceExampleV2): context features and feature lists."""
+    t = tf.train
+    ints = lambda *v: t.Feature(int64_list=t.Int64List(value=v))  # noqa: E731
+    floats = lambda *v: t.Feature(float_list=t.FloatList(value=v))  # noqa: E731
+    example = t.SequenceExample(
+        context=t.Features(feature={"id": ints(5), "scale": floats(0.5, 2.0), "tags": ints(3, 4)}),
+        feature_lists=t.FeatureLists(feature_list={
+            "frames": t.FeatureList(feature=[floats(1.0, 2.0), floats(3.0, 4.0), floats(5.0, 6.0)]),
+            "words": t.FeatureList(feature=[ints(1, 2), ints(), ints(7)])}))
+    g = tf.Graph()
+    with g.as_default():
+        context, lists = v1.parse_single_sequence_example(
+            v1.constant(example.SerializeToString(), name="serialized"),
+            context_features={"id": v1.FixedLenFeature([], tf.int64), "scale": v1.FixedLenFeature([2], tf.float32),
+                              "label": v1.FixedLenFeature([], tf.int64, default_value=-1),
+                              "tags": v1.VarLenFeature(tf.int64)},
+            sequence_features={"frames": v1.FixedLenSequenceFeature([2], tf.float32),
+                               "missing": v1.FixedLenSequenceFeature([], tf.int64, allow_missing=True),
+                               "words": v1.VarLenFeature(tf.int64)})
+    op = lists["frames"].op
+    record(case, g, [([o.name for o in op.outputs], [])])
+
+
+def _jsonable(value):
+    value = np.asarray(value)
+    if value.dtype == object:
+        return np.vectorize(lambda b: b.decode("latin-1"), otypes=[object])(value).tolist()
+    return value.tolist()
+
+
 if __name__ == "__main__":
     seed("seed_ref", use_resource=False)
     seed("seed_resource", use_resource=True)
@@ -356,6 +543,8 @@ if __name__ == "__main__":
     mlp("mlp_adagrad", lambda: v1.train.AdagradOptimizer(0.1))
     mlp("mlp_rmsprop", lambda: v1.train.RMSPropOptimizer(0.01))
     batch_matmul("batch_matmul")
+    parse_examples("parse_examples")
+    parse_sequence_example("parse_sequence_example")
     conv_net("conv_net")
     embedding_sparse("embedding_gd_mod", lambda: v1.train.GradientDescentOptimizer(0.125), "mod")
     embedding_sparse("embedding_adagrad_div", lambda: v1.train.AdagradOptimizer(0.125), "div")
@@ -371,3 +560,6 @@ if __name__ == "__main__":
     # 1/sqrt by an ulp within a few steps; tests/test_layers.py checks it against NumPy.
     losses_and_schedules("losses_and_schedules")
     metrics("metrics")
+    data_pipelines()
+    data_iterators("data_iterators")
+    queues_and_strings("queues_and_strings")

@@ -41,6 +41,16 @@ class ResourceMgr:
                 ref = variables[name] = VariableRef(name, dtype, shape)
             return ref
 
+    def resource(self, container, name, make):
+        """The non-variable resource `container/name` (a queue, a reader), made by `make()` on first use."""
+        container = container or DEFAULT_CONTAINER
+        with self._lock:
+            items = self._containers.setdefault(container, {})
+            item = items.get(name)
+            if item is None:
+                item = items[name] = make()
+            return item
+
     def clear(self, containers=None):
         """Drops the named containers (all of them when none are named)."""
         with self._lock:

@@ -81,6 +81,14 @@ class WorkerSession:
     def set_step(self, step):
         self._local.step = step
 
+    def wait_context(self):
+        """(step id, deadline or None, graph handle) of the step this thread runs: what a blocking op
+        (a dequeue on an empty queue) needs to know when to give up (see Worker.wait_error)."""
+        return getattr(self._local, "wait", (0, None, None))
+
+    def set_wait_context(self, step_id, deadline, graph_handle):
+        self._local.wait = (step_id, deadline, graph_handle)
+
 
 class Worker:
     def __init__(self, task_name="/job:localhost/replica:0/task:0", worker_cache=None,
@@ -201,6 +209,9 @@ class Worker:
                                                         f"Possibly, this worker just restarted.")
         plan, session = entry
         step_id = request.step_id
+        timeout = request.tfmini_timeout_ms / 1000.0 if request.tfmini_timeout_ms > 0 else timeout
+        session.set_wait_context(step_id, None if timeout is None else time.monotonic() + timeout,
+                                 request.graph_handle)
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
             plan.run(None)
             return worker_pb2.RunGraphResponse()
@@ -257,6 +268,18 @@ class Worker:
         if entry is not None:
             entry[0].abort(error)
         return worker_pb2.CleanupGraphResponse()
+
+    def wait_error(self, step_id, graph_handle):
+        """Why a blocked op of this step must stop waiting now (None: it may go on): the worker stops, the
+        step was aborted or cleaned up, or its graph was deregistered (its session closed)."""
+        if self._stopping is not None:
+            return self._stopping
+        failed = self._failed_steps.get(step_id)
+        if failed is not None:
+            return failed
+        if graph_handle is not None and graph_handle not in self._graphs:
+            return errors.CancelledError(None, None, "Session has been closed.")
+        return None
 
     def cleanup_all(self, request, timeout=None):
         self.resources.clear(list(request.container) or None)

@@ -14,3 +14,11 @@ from tfmini.train.more_optimizers import (AdadeltaOptimizer, FtrlOptimizer,  # n
 from tfmini.train.learning_rate_decay import (cosine_decay, exponential_decay, inverse_time_decay,  # noqa: F401,E402
                                               natural_exp_decay, piecewise_constant, polynomial_decay)
 from tfmini.train.moving_averages import ExponentialMovingAverage  # noqa: F401,E402
+from tfmini.protos.example_pb2 import Example, SequenceExample  # noqa: F401,E402  (tf.train.Example protos)
+from tfmini.protos.feature_pb2 import (BytesList, Feature, FeatureList, FeatureLists, Features,  # noqa: F401,E402
+                                       FloatList, Int64List)
+from tfmini.train.coordinator import Coordinator, LooperThread  # noqa: F401,E402  (input pipelines)
+from tfmini.train.queue_runner import QueueRunner, add_queue_runner, start_queue_runners  # noqa: F401,E402
+from tfmini.train.input import (batch, batch_join, input_producer, limit_epochs,  # noqa: F401,E402
+                                range_input_producer, shuffle_batch, shuffle_batch_join, slice_input_producer,
+                                string_input_producer)

@@ -80,6 +80,9 @@ def _load():
     from tfmini.worker.kernels import training_more  # noqa: F401
     from tfmini.worker.kernels import linalg, nn_more  # noqa: F401
     from tfmini.worker.kernels import embedding, sampling  # noqa: F401
+    from tfmini.worker.kernels import parsing  # noqa: F401
+    from tfmini.worker.kernels import queues, readers, strings  # noqa: F401
+    from tfmini.worker.kernels import data, data_functions  # noqa: F401
 
 
 _load()
