@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from tfmini.protos import graph_pb2 as tfmini_dot_protos_dot_graph__pb2
+from tfmini.protos import step_stats_pb2 as tfmini_dot_protos_dot_step__stats__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/config.proto\x12\x06tfmini\x1a\x19tfmini/protos/graph.proto\"\xa1\x01\n\nGPUOptions\x12\'\n\x1fper_process_gpu_memory_fraction\x18\x01 \x01(\x01\x12\x16\n\x0e\x61llocator_type\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65\x66\x65rred_deletion_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x61llow_growth\x18\x04 \x01(\x08\x12\x1b\n\x13visible_device_list\x18\x05 \x01(\t\"\x8d\x01\n\x10OptimizerOptions\x12+\n#do_common_subexpression_elimination\x18\x01 \x01(\x08\x12\x1b\n\x13\x64o_constant_folding\x18\x02 \x01(\x08\x12\x11\n\topt_level\x18\x03 \x01(\x05\x12\x1c\n\x14\x64o_function_inlining\x18\x04 \x01(\x08\"\x88\x02\n\x0cGraphOptions\x12\x1e\n\x16\x65nable_recv_scheduling\x18\x02 \x01(\x08\x12\x33\n\x11optimizer_options\x18\x03 \x01(\x0b\x32\x18.tfmini.OptimizerOptions\x12\x18\n\x10\x62uild_cost_model\x18\x04 \x01(\x03\x12\x14\n\x0cinfer_shapes\x18\x05 \x01(\x08\x12\x1a\n\x12place_pruned_graph\x18\x06 \x01(\x08\x12 \n\x18\x65nable_bfloat16_sendrecv\x18\x07 \x01(\x08\x12\x15\n\rtimeline_step\x18\x08 \x01(\x05\x12\x1e\n\x16\x62uild_cost_model_after\x18\t \x01(\x03\"l\n\nRPCOptions\x12$\n\x1cuse_rpc_for_inprocess_master\x18\x01 \x01(\x08\x12\x1d\n\x15\x63ompression_algorithm\x18\x02 \x01(\t\x12\x19\n\x11\x63ompression_level\x18\x03 \x01(\x05\"\x97\x04\n\x0b\x43onfigProto\x12:\n\x0c\x64\x65vice_count\x18\x01 \x03(\x0b\x32$.tfmini.ConfigProto.DeviceCountEntry\x12$\n\x1cintra_op_parallelism_threads\x18\x02 \x01(\x05\x12$\n\x1cinter_op_parallelism_threads\x18\x05 \x01(\x05\x12\x1f\n\x17use_per_session_threads\x18\t \x01(\x08\x12\x18\n\x10placement_period\x18\x03 \x01(\x05\x12\x16\n\x0e\x64\x65vice_filters\x18\x04 \x03(\t\x12\'\n\x0bgpu_options\x18\x06 \x01(\x0b\x32\x12.tfmini.GPUOptions\x12\x1c\n\x14\x61llow_soft_placement\x18\x07 \x01(\x08\x12\x1c\n\x14log_device_placement\x18\x08 \x01(\x08\x12+\n\rgraph_options\x18\n \x01(\x0b\x32\x14.tfmini.GraphOptions\x12\x1f\n\x17operation_timeout_in_ms\x18\x0b \x01(\x03\x12\'\n\x0brpc_options\x18\r \x01(\x0b\x32\x12.tfmini.RPCOptions\x12\x1d\n\x15isolate_session_state\x18\x0f \x01(\x08\x1a\x32\n\x10\x44\x65viceCountEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x96\x02\n\nRunOptions\x12\x32\n\x0btrace_level\x18\x01 \x01(\x0e\x32\x1d.tfmini.RunOptions.TraceLevel\x12\x15\n\rtimeout_in_ms\x18\x02 \x01(\x03\x12\x1c\n\x14inter_op_thread_pool\x18\x03 \x01(\x05\x12\x1f\n\x17output_partition_graphs\x18\x05 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x07 \x01(\x08\"R\n\nTraceLevel\x12\x0c\n\x08NO_TRACE\x10\x00\x12\x12\n\x0eSOFTWARE_TRACE\x10\x01\x12\x12\n\x0eHARDWARE_TRACE\x10\x02\x12\x0e\n\nFULL_TRACE\x10\x03\"\x0b\n\tStepStats\"\x0e\n\x0c\x43ostGraphDef\"\x8a\x01\n\x0bRunMetadata\x12%\n\nstep_stats\x18\x01 \x01(\x0b\x32\x11.tfmini.StepStats\x12(\n\ncost_graph\x18\x02 \x01(\x0b\x32\x14.tfmini.CostGraphDef\x12*\n\x10partition_graphs\x18\x03 \x03(\x0b\x32\x10.tfmini.GraphDef\":\n\x10TensorConnection\x12\x13\n\x0b\x66rom_tensor\x18\x01 \x01(\t\x12\x11\n\tto_tensor\x18\x02 \x01(\t\"\xa0\x03\n\x0f\x43\x61llableOptions\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x03(\t\x12\r\n\x05\x66\x65tch\x18\x02 \x03(\t\x12\x0e\n\x06target\x18\x03 \x03(\t\x12\'\n\x0brun_options\x18\x04 \x01(\x0b\x32\x12.tfmini.RunOptions\x12\x33\n\x11tensor_connection\x18\x05 \x03(\x0b\x32\x18.tfmini.TensorConnection\x12>\n\x0c\x66\x65\x65\x64_devices\x18\x06 \x03(\x0b\x32(.tfmini.CallableOptions.FeedDevicesEntry\x12@\n\rfetch_devices\x18\x07 \x03(\x0b\x32).tfmini.CallableOptions.FetchDevicesEntry\x12\x17\n\x0f\x66\x65tch_skip_sync\x18\x08 \x01(\x08\x1a\x32\n\x10\x46\x65\x65\x64\x44\x65vicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11\x46\x65tchDevicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/config.proto\x12\x06tfmini\x1a\x19tfmini/protos/graph.proto\x1a\x1etfmini/protos/step_stats.proto\"\xa1\x01\n\nGPUOptions\x12\'\n\x1fper_process_gpu_memory_fraction\x18\x01 \x01(\x01\x12\x16\n\x0e\x61llocator_type\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65\x66\x65rred_deletion_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x61llow_growth\x18\x04 \x01(\x08\x12\x1b\n\x13visible_device_list\x18\x05 \x01(\t\"\x8d\x01\n\x10OptimizerOptions\x12+\n#do_common_subexpression_elimination\x18\x01 \x01(\x08\x12\x1b\n\x13\x64o_constant_folding\x18\x02 \x01(\x08\x12\x11\n\topt_level\x18\x03 \x01(\x05\x12\x1c\n\x14\x64o_function_inlining\x18\x04 \x01(\x08\"\x88\x02\n\x0cGraphOptions\x12\x1e\n\x16\x65nable_recv_scheduling\x18\x02 \x01(\x08\x12\x33\n\x11optimizer_options\x18\x03 \x01(\x0b\x32\x18.tfmini.OptimizerOptions\x12\x18\n\x10\x62uild_cost_model\x18\x04 \x01(\x03\x12\x14\n\x0cinfer_shapes\x18\x05 \x01(\x08\x12\x1a\n\x12place_pruned_graph\x18\x06 \x01(\x08\x12 \n\x18\x65nable_bfloat16_sendrecv\x18\x07 \x01(\x08\x12\x15\n\rtimeline_step\x18\x08 \x01(\x05\x12\x1e\n\x16\x62uild_cost_model_after\x18\t \x01(\x03\"l\n\nRPCOptions\x12$\n\x1cuse_rpc_for_inprocess_master\x18\x01 \x01(\x08\x12\x1d\n\x15\x63ompression_algorithm\x18\x02 \x01(\t\x12\x19\n\x11\x63ompression_level\x18\x03 \x01(\x05\"\x97\x04\n\x0b\x43onfigProto\x12:\n\x0c\x64\x65vice_count\x18\x01 \x03(\x0b\x32$.tfmini.ConfigProto.DeviceCountEntry\x12$\n\x1cintra_op_parallelism_threads\x18\x02 \x01(\x05\x12$\n\x1cinter_op_parallelism_threads\x18\x05 \x01(\x05\x12\x1f\n\x17use_per_session_threads\x18\t \x01(\x08\x12\x18\n\x10placement_period\x18\x03 \x01(\x05\x12\x16\n\x0e\x64\x65vice_filters\x18\x04 \x03(\t\x12\'\n\x0bgpu_options\x18\x06 \x01(\x0b\x32\x12.tfmini.GPUOptions\x12\x1c\n\x14\x61llow_soft_placement\x18\x07 \x01(\x08\x12\x1c\n\x14log_device_placement\x18\x08 \x01(\x08\x12+\n\rgraph_options\x18\n \x01(\x0b\x32\x14.tfmini.GraphOptions\x12\x1f\n\x17operation_timeout_in_ms\x18\x0b \x01(\x03\x12\'\n\x0brpc_options\x18\r \x01(\x0b\x32\x12.tfmini.RPCOptions\x12\x1d\n\x15isolate_session_state\x18\x0f \x01(\x08\x1a\x32\n\x10\x44\x65viceCountEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x05:\x02\x38\x01\"\x96\x02\n\nRunOptions\x12\x32\n\x0btrace_level\x18\x01 \x01(\x0e\x32\x1d.tfmini.RunOptions.TraceLevel\x12\x15\n\rtimeout_in_ms\x18\x02 \x01(\x03\x12\x1c\n\x14inter_op_thread_pool\x18\x03 \x01(\x05\x12\x1f\n\x17output_partition_graphs\x18\x05 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x07 \x01(\x08\"R\n\nTraceLevel\x12\x0c\n\x08NO_TRACE\x10\x00\x12\x12\n\x0eSOFTWARE_TRACE\x10\x01\x12\x12\n\x0eHARDWARE_TRACE\x10\x02\x12\x0e\n\nFULL_TRACE\x10\x03\"\x0e\n\x0c\x43ostGraphDef\"\x8a\x01\n\x0bRunMetadata\x12%\n\nstep_stats\x18\x01 \x01(\x0b\x32\x11.tfmini.StepStats\x12(\n\ncost_graph\x18\x02 \x01(\x0b\x32\x14.tfmini.CostGraphDef\x12*\n\x10partition_graphs\x18\x03 \x03(\x0b\x32\x10.tfmini.GraphDef\":\n\x10TensorConnection\x12\x13\n\x0b\x66rom_tensor\x18\x01 \x01(\t\x12\x11\n\tto_tensor\x18\x02 \x01(\t\"\xa0\x03\n\x0f\x43\x61llableOptions\x12\x0c\n\x04\x66\x65\x65\x64\x18\x01 \x03(\t\x12\r\n\x05\x66\x65tch\x18\x02 \x03(\t\x12\x0e\n\x06target\x18\x03 \x03(\t\x12\'\n\x0brun_options\x18\x04 \x01(\x0b\x32\x12.tfmini.RunOptions\x12\x33\n\x11tensor_connection\x18\x05 \x03(\x0b\x32\x18.tfmini.TensorConnection\x12>\n\x0c\x66\x65\x65\x64_devices\x18\x06 \x03(\x0b\x32(.tfmini.CallableOptions.FeedDevicesEntry\x12@\n\rfetch_devices\x18\x07 \x03(\x0b\x32).tfmini.CallableOptions.FetchDevicesEntry\x12\x17\n\x0f\x66\x65tch_skip_sync\x18\x08 \x01(\x08\x1a\x32\n\x10\x46\x65\x65\x64\x44\x65vicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11\x46\x65tchDevicesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,34 +39,32 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CALLABLEOPTIONS_FEEDDEVICESENTRY']._serialized_options = b'8\001'
   _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._loaded_options = None
   _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._serialized_options = b'8\001'
-  _globals['_GPUOPTIONS']._serialized_start=66
-  _globals['_GPUOPTIONS']._serialized_end=227
-  _globals['_OPTIMIZEROPTIONS']._serialized_start=230
-  _globals['_OPTIMIZEROPTIONS']._serialized_end=371
-  _globals['_GRAPHOPTIONS']._serialized_start=374
-  _globals['_GRAPHOPTIONS']._serialized_end=638
-  _globals['_RPCOPTIONS']._serialized_start=640
-  _globals['_RPCOPTIONS']._serialized_end=748
-  _globals['_CONFIGPROTO']._serialized_start=751
-  _globals['_CONFIGPROTO']._serialized_end=1286
-  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_start=1236
-  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_end=1286
-  _globals['_RUNOPTIONS']._serialized_start=1289
-  _globals['_RUNOPTIONS']._serialized_end=1567
-  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_start=1485
-  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_end=1567
-  _globals['_STEPSTATS']._serialized_start=1569
-  _globals['_STEPSTATS']._serialized_end=1580
-  _globals['_COSTGRAPHDEF']._serialized_start=1582
-  _globals['_COSTGRAPHDEF']._serialized_end=1596
-  _globals['_RUNMETADATA']._serialized_start=1599
-  _globals['_RUNMETADATA']._serialized_end=1737
-  _globals['_TENSORCONNECTION']._serialized_start=1739
-  _globals['_TENSORCONNECTION']._serialized_end=1797
-  _globals['_CALLABLEOPTIONS']._serialized_start=1800
-  _globals['_CALLABLEOPTIONS']._serialized_end=2216
-  _globals['_CALLABLEOPTIONS_FEEDDEVICESENTRY']._serialized_start=2113
-  _globals['_CALLABLEOPTIONS_FEEDDEVICESENTRY']._serialized_end=2163
-  _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._serialized_start=2165
-  _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._serialized_end=2216
+  _globals['_GPUOPTIONS']._serialized_start=98
+  _globals['_GPUOPTIONS']._serialized_end=259
+  _globals['_OPTIMIZEROPTIONS']._serialized_start=262
+  _globals['_OPTIMIZEROPTIONS']._serialized_end=403
+  _globals['_GRAPHOPTIONS']._serialized_start=406
+  _globals['_GRAPHOPTIONS']._serialized_end=670
+  _globals['_RPCOPTIONS']._serialized_start=672
+  _globals['_RPCOPTIONS']._serialized_end=780
+  _globals['_CONFIGPROTO']._serialized_start=783
+  _globals['_CONFIGPROTO']._serialized_end=1318
+  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_start=1268
+  _globals['_CONFIGPROTO_DEVICECOUNTENTRY']._serialized_end=1318
+  _globals['_RUNOPTIONS']._serialized_start=1321
+  _globals['_RUNOPTIONS']._serialized_end=1599
+  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_start=1517
+  _globals['_RUNOPTIONS_TRACELEVEL']._serialized_end=1599
+  _globals['_COSTGRAPHDEF']._serialized_start=1601
+  _globals['_COSTGRAPHDEF']._serialized_end=1615
+  _globals['_RUNMETADATA']._serialized_start=1618
+  _globals['_RUNMETADATA']._serialized_end=1756
+  _globals['_TENSORCONNECTION']._serialized_start=1758
+  _globals['_TENSORCONNECTION']._serialized_end=1816
+  _globals['_CALLABLEOPTIONS']._serialized_start=1819
+  _globals['_CALLABLEOPTIONS']._serialized_end=2235
+  _globals['_CALLABLEOPTIONS_FEEDDEVICESENTRY']._serialized_start=2132
+  _globals['_CALLABLEOPTIONS_FEEDDEVICESENTRY']._serialized_end=2182
+  _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._serialized_start=2184
+  _globals['_CALLABLEOPTIONS_FETCHDEVICESENTRY']._serialized_end=2235
 # @@protoc_insertion_point(module_scope)

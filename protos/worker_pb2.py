@@ -29,10 +29,11 @@ from tfmini.protos import device_attributes_pb2 as tfmini_dot_protos_dot_device_
 from tfmini.protos import error_codes_pb2 as tfmini_dot_protos_dot_error__codes__pb2
 from tfmini.protos import graph_pb2 as tfmini_dot_protos_dot_graph__pb2
 from tfmini.protos import named_tensor_pb2 as tfmini_dot_protos_dot_named__tensor__pb2
+from tfmini.protos import step_stats_pb2 as tfmini_dot_protos_dot_step__stats__pb2
 from tfmini.protos import tensor_pb2 as tfmini_dot_protos_dot_tensor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/worker.proto\x12\x06tfmini\x1a\x19google/protobuf/any.proto\x1a\x1btfmini/protos/cluster.proto\x1a\x1atfmini/protos/config.proto\x1a%tfmini/protos/device_attributes.proto\x1a\x1ftfmini/protos/error_codes.proto\x1a\x19tfmini/protos/graph.proto\x1a tfmini/protos/named_tensor.proto\x1a\x1atfmini/protos/tensor.proto\"\x12\n\x10GetStatusRequest\"H\n\x11GetStatusResponse\x12\x33\n\x11\x64\x65vice_attributes\x18\x01 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\"\xe8\x01\n\x1a\x43reateWorkerSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12%\n\nserver_def\x18\x02 \x01(\x0b\x32\x11.tfmini.ServerDef\x12\x1d\n\x15isolate_session_state\x18\x03 \x01(\x08\x12;\n\x19\x63luster_device_attributes\x18\x04 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\x12\x13\n\x0bmaster_task\x18\x05 \x01(\t\x12\x1a\n\x12master_incarnation\x18\x06 \x01(\x03\"\x1d\n\x1b\x43reateWorkerSessionResponse\"4\n\x1a\x44\x65leteWorkerSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteWorkerSessionResponse\"\x8d\x02\n\x14RegisterGraphRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12#\n\tgraph_def\x18\x02 \x01(\x0b\x32\x10.tfmini.GraphDef\x12\x1c\n\x10has_control_flow\x18\x03 \x01(\x08\x42\x02\x18\x01\x12+\n\rgraph_options\x18\x04 \x01(\x0b\x32\x14.tfmini.GraphOptions\x12$\n\x1c\x63reate_worker_session_called\x18\x06 \x01(\x08\x12\x1c\n\x14\x63ollective_graph_key\x18\x07 \x01(\x03\x12)\n\x0c\x63onfig_proto\x18\x08 \x01(\x0b\x32\x13.tfmini.ConfigProto\"-\n\x15RegisterGraphResponse\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\"l\n\x16\x44\x65registerGraphRequest\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\x12\x16\n\x0esession_handle\x18\x02 \x01(\t\x12$\n\x1c\x63reate_worker_session_called\x18\x03 \x01(\x08\"\x19\n\x17\x44\x65registerGraphResponse\"\x8a\x01\n\x0c\x45xecutorOpts\x12\x14\n\x0crecord_costs\x18\x01 \x01(\x08\x12\x17\n\x0frecord_timeline\x18\x03 \x01(\x08\x12\x1f\n\x17record_partition_graphs\x18\x04 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x05 \x01(\x08\"\x82\x03\n\x0fRunGraphRequest\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\x12\x0f\n\x07step_id\x18\x02 \x01(\x03\x12&\n\x04send\x18\x03 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12\x10\n\x08recv_key\x18\x04 \x03(\t\x12\'\n\texec_opts\x18\x05 \x01(\x0b\x32\x14.tfmini.ExecutorOpts\x12\x12\n\nis_partial\x18\x06 \x01(\x08\x12\x1b\n\x13is_last_partial_run\x18\x07 \x01(\x08\x12\x16\n\x0esession_handle\x18\x08 \x01(\t\x12%\n\x1dstore_errors_in_response_body\x18\t \x01(\x08\x12$\n\x1c\x63reate_worker_session_called\x18\n \x01(\x08\x12\x12\n\nrequest_id\x18\x0b \x01(\x03\x12\x1f\n\x16tfmini_park_recv_bytes\x18\xe9\x07 \x01(\x03\x12\x1a\n\x11tfmini_timeout_ms\x18\xea\x07 \x01(\x03\"\x8f\x02\n\x10RunGraphResponse\x12&\n\x04recv\x18\x01 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12%\n\nstep_stats\x18\x02 \x01(\x0b\x32\x11.tfmini.StepStats\x12(\n\ncost_graph\x18\x03 \x01(\x0b\x32\x14.tfmini.CostGraphDef\x12)\n\x0fpartition_graph\x18\x04 \x03(\x0b\x32\x10.tfmini.GraphDef\x12!\n\x0bstatus_code\x18\x05 \x01(\x0e\x32\x0c.tfmini.Code\x12\x1c\n\x14status_error_message\x18\x06 \x01(\t\x12\x16\n\rtfmini_parked\x18\xe9\x07 \x03(\t\"&\n\x13\x43leanupGraphRequest\x12\x0f\n\x07step_id\x18\x01 \x01(\x03\"\x16\n\x14\x43leanupGraphResponse\"&\n\x11\x43leanupAllRequest\x12\x11\n\tcontainer\x18\x01 \x03(\t\"\x14\n\x12\x43leanupAllResponse\"\xf3\x01\n\x11RecvTensorRequest\x12\x0f\n\x07step_id\x18\x01 \x01(\x03\x12\x16\n\x0erendezvous_key\x18\x02 \x01(\t\x12\x0e\n\x06\x64ma_ok\x18\x03 \x01(\x08\x12/\n\x0f\x63lient_locality\x18\x04 \x01(\x0b\x32\x16.tfmini.DeviceLocality\x12/\n\x0fserver_locality\x18\x05 \x01(\x0b\x32\x16.tfmini.DeviceLocality\x12/\n\x11transport_options\x18\x06 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x12\n\nrequest_id\x18\x07 \x01(\x03\"\xab\x01\n\x12RecvTensorResponse\x12#\n\x06tensor\x18\x01 \x01(\x0b\x32\x13.tfmini.TensorProto\x12\x0f\n\x07is_dead\x18\x02 \x01(\x08\x12\x19\n\x11send_start_micros\x18\x03 \x01(\x03\x12/\n\x11transport_options\x18\x04 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x13\n\x0brequire_ack\x18\x05 \x01(\x08\"-\n\x17MarkRecvFinishedRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\"\x1a\n\x18MarkRecvFinishedResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1atfmini/protos/worker.proto\x12\x06tfmini\x1a\x19google/protobuf/any.proto\x1a\x1btfmini/protos/cluster.proto\x1a\x1atfmini/protos/config.proto\x1a%tfmini/protos/device_attributes.proto\x1a\x1ftfmini/protos/error_codes.proto\x1a\x19tfmini/protos/graph.proto\x1a tfmini/protos/named_tensor.proto\x1a\x1etfmini/protos/step_stats.proto\x1a\x1atfmini/protos/tensor.proto\"\x12\n\x10GetStatusRequest\"H\n\x11GetStatusResponse\x12\x33\n\x11\x64\x65vice_attributes\x18\x01 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\"\xe8\x01\n\x1a\x43reateWorkerSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12%\n\nserver_def\x18\x02 \x01(\x0b\x32\x11.tfmini.ServerDef\x12\x1d\n\x15isolate_session_state\x18\x03 \x01(\x08\x12;\n\x19\x63luster_device_attributes\x18\x04 \x03(\x0b\x32\x18.tfmini.DeviceAttributes\x12\x13\n\x0bmaster_task\x18\x05 \x01(\t\x12\x1a\n\x12master_incarnation\x18\x06 \x01(\x03\"\x1d\n\x1b\x43reateWorkerSessionResponse\"4\n\x1a\x44\x65leteWorkerSessionRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\"\x1d\n\x1b\x44\x65leteWorkerSessionResponse\"\x8d\x02\n\x14RegisterGraphRequest\x12\x16\n\x0esession_handle\x18\x01 \x01(\t\x12#\n\tgraph_def\x18\x02 \x01(\x0b\x32\x10.tfmini.GraphDef\x12\x1c\n\x10has_control_flow\x18\x03 \x01(\x08\x42\x02\x18\x01\x12+\n\rgraph_options\x18\x04 \x01(\x0b\x32\x14.tfmini.GraphOptions\x12$\n\x1c\x63reate_worker_session_called\x18\x06 \x01(\x08\x12\x1c\n\x14\x63ollective_graph_key\x18\x07 \x01(\x03\x12)\n\x0c\x63onfig_proto\x18\x08 \x01(\x0b\x32\x13.tfmini.ConfigProto\"-\n\x15RegisterGraphResponse\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\"l\n\x16\x44\x65registerGraphRequest\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\x12\x16\n\x0esession_handle\x18\x02 \x01(\t\x12$\n\x1c\x63reate_worker_session_called\x18\x03 \x01(\x08\"\x19\n\x17\x44\x65registerGraphResponse\"\x8a\x01\n\x0c\x45xecutorOpts\x12\x14\n\x0crecord_costs\x18\x01 \x01(\x08\x12\x17\n\x0frecord_timeline\x18\x03 \x01(\x08\x12\x1f\n\x17record_partition_graphs\x18\x04 \x01(\x08\x12*\n\"report_tensor_allocations_upon_oom\x18\x05 \x01(\x08\"\x82\x03\n\x0fRunGraphRequest\x12\x14\n\x0cgraph_handle\x18\x01 \x01(\t\x12\x0f\n\x07step_id\x18\x02 \x01(\x03\x12&\n\x04send\x18\x03 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12\x10\n\x08recv_key\x18\x04 \x03(\t\x12\'\n\texec_opts\x18\x05 \x01(\x0b\x32\x14.tfmini.ExecutorOpts\x12\x12\n\nis_partial\x18\x06 \x01(\x08\x12\x1b\n\x13is_last_partial_run\x18\x07 \x01(\x08\x12\x16\n\x0esession_handle\x18\x08 \x01(\t\x12%\n\x1dstore_errors_in_response_body\x18\t \x01(\x08\x12$\n\x1c\x63reate_worker_session_called\x18\n \x01(\x08\x12\x12\n\nrequest_id\x18\x0b \x01(\x03\x12\x1f\n\x16tfmini_park_recv_bytes\x18\xe9\x07 \x01(\x03\x12\x1a\n\x11tfmini_timeout_ms\x18\xea\x07 \x01(\x03\"\xc9\x02\n\x10RunGraphResponse\x12&\n\x04recv\x18\x01 \x03(\x0b\x32\x18.tfmini.NamedTensorProto\x12%\n\nstep_stats\x18\x02 \x01(\x0b\x32\x11.tfmini.StepStats\x12(\n\ncost_graph\x18\x03 \x01(\x0b\x32\x14.tfmini.CostGraphDef\x12)\n\x0fpartition_graph\x18\x04 \x03(\x0b\x32\x10.tfmini.GraphDef\x12!\n\x0bstatus_code\x18\x05 \x01(\x0e\x32\x0c.tfmini.Code\x12\x1c\n\x14status_error_message\x18\x06 \x01(\t\x12\x16\n\rtfmini_parked\x18\xe9\x07 \x03(\t\x12\x1c\n\x13tfmini_start_micros\x18\xea\x07 \x01(\x03\x12\x1a\n\x11tfmini_end_micros\x18\xeb\x07 \x01(\x03\"&\n\x13\x43leanupGraphRequest\x12\x0f\n\x07step_id\x18\x01 \x01(\x03\"\x16\n\x14\x43leanupGraphResponse\"&\n\x11\x43leanupAllRequest\x12\x11\n\tcontainer\x18\x01 \x03(\t\"\x14\n\x12\x43leanupAllResponse\"\xf3\x01\n\x11RecvTensorRequest\x12\x0f\n\x07step_id\x18\x01 \x01(\x03\x12\x16\n\x0erendezvous_key\x18\x02 \x01(\t\x12\x0e\n\x06\x64ma_ok\x18\x03 \x01(\x08\x12/\n\x0f\x63lient_locality\x18\x04 \x01(\x0b\x32\x16.tfmini.DeviceLocality\x12/\n\x0fserver_locality\x18\x05 \x01(\x0b\x32\x16.tfmini.DeviceLocality\x12/\n\x11transport_options\x18\x06 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x12\n\nrequest_id\x18\x07 \x01(\x03\"\xab\x01\n\x12RecvTensorResponse\x12#\n\x06tensor\x18\x01 \x01(\x0b\x32\x13.tfmini.TensorProto\x12\x0f\n\x07is_dead\x18\x02 \x01(\x08\x12\x19\n\x11send_start_micros\x18\x03 \x01(\x03\x12/\n\x11transport_options\x18\x04 \x01(\x0b\x32\x14.google.protobuf.Any\x12\x13\n\x0brequire_ack\x18\x05 \x01(\x08\"-\n\x17MarkRecvFinishedRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x03\"\x1a\n\x18MarkRecvFinishedResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,46 +42,46 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REGISTERGRAPHREQUEST'].fields_by_name['has_control_flow']._loaded_options = None
   _globals['_REGISTERGRAPHREQUEST'].fields_by_name['has_control_flow']._serialized_options = b'\030\001'
-  _globals['_GETSTATUSREQUEST']._serialized_start=283
-  _globals['_GETSTATUSREQUEST']._serialized_end=301
-  _globals['_GETSTATUSRESPONSE']._serialized_start=303
-  _globals['_GETSTATUSRESPONSE']._serialized_end=375
-  _globals['_CREATEWORKERSESSIONREQUEST']._serialized_start=378
-  _globals['_CREATEWORKERSESSIONREQUEST']._serialized_end=610
-  _globals['_CREATEWORKERSESSIONRESPONSE']._serialized_start=612
-  _globals['_CREATEWORKERSESSIONRESPONSE']._serialized_end=641
-  _globals['_DELETEWORKERSESSIONREQUEST']._serialized_start=643
-  _globals['_DELETEWORKERSESSIONREQUEST']._serialized_end=695
-  _globals['_DELETEWORKERSESSIONRESPONSE']._serialized_start=697
-  _globals['_DELETEWORKERSESSIONRESPONSE']._serialized_end=726
-  _globals['_REGISTERGRAPHREQUEST']._serialized_start=729
-  _globals['_REGISTERGRAPHREQUEST']._serialized_end=998
-  _globals['_REGISTERGRAPHRESPONSE']._serialized_start=1000
-  _globals['_REGISTERGRAPHRESPONSE']._serialized_end=1045
-  _globals['_DEREGISTERGRAPHREQUEST']._serialized_start=1047
-  _globals['_DEREGISTERGRAPHREQUEST']._serialized_end=1155
-  _globals['_DEREGISTERGRAPHRESPONSE']._serialized_start=1157
-  _globals['_DEREGISTERGRAPHRESPONSE']._serialized_end=1182
-  _globals['_EXECUTOROPTS']._serialized_start=1185
-  _globals['_EXECUTOROPTS']._serialized_end=1323
-  _globals['_RUNGRAPHREQUEST']._serialized_start=1326
-  _globals['_RUNGRAPHREQUEST']._serialized_end=1712
-  _globals['_RUNGRAPHRESPONSE']._serialized_start=1715
-  _globals['_RUNGRAPHRESPONSE']._serialized_end=1986
-  _globals['_CLEANUPGRAPHREQUEST']._serialized_start=1988
-  _globals['_CLEANUPGRAPHREQUEST']._serialized_end=2026
-  _globals['_CLEANUPGRAPHRESPONSE']._serialized_start=2028
-  _globals['_CLEANUPGRAPHRESPONSE']._serialized_end=2050
-  _globals['_CLEANUPALLREQUEST']._serialized_start=2052
-  _globals['_CLEANUPALLREQUEST']._serialized_end=2090
-  _globals['_CLEANUPALLRESPONSE']._serialized_start=2092
-  _globals['_CLEANUPALLRESPONSE']._serialized_end=2112
-  _globals['_RECVTENSORREQUEST']._serialized_start=2115
-  _globals['_RECVTENSORREQUEST']._serialized_end=2358
-  _globals['_RECVTENSORRESPONSE']._serialized_start=2361
-  _globals['_RECVTENSORRESPONSE']._serialized_end=2532
-  _globals['_MARKRECVFINISHEDREQUEST']._serialized_start=2534
-  _globals['_MARKRECVFINISHEDREQUEST']._serialized_end=2579
-  _globals['_MARKRECVFINISHEDRESPONSE']._serialized_start=2581
-  _globals['_MARKRECVFINISHEDRESPONSE']._serialized_end=2607
+  _globals['_GETSTATUSREQUEST']._serialized_start=315
+  _globals['_GETSTATUSREQUEST']._serialized_end=333
+  _globals['_GETSTATUSRESPONSE']._serialized_start=335
+  _globals['_GETSTATUSRESPONSE']._serialized_end=407
+  _globals['_CREATEWORKERSESSIONREQUEST']._serialized_start=410
+  _globals['_CREATEWORKERSESSIONREQUEST']._serialized_end=642
+  _globals['_CREATEWORKERSESSIONRESPONSE']._serialized_start=644
+  _globals['_CREATEWORKERSESSIONRESPONSE']._serialized_end=673
+  _globals['_DELETEWORKERSESSIONREQUEST']._serialized_start=675
+  _globals['_DELETEWORKERSESSIONREQUEST']._serialized_end=727
+  _globals['_DELETEWORKERSESSIONRESPONSE']._serialized_start=729
+  _globals['_DELETEWORKERSESSIONRESPONSE']._serialized_end=758
+  _globals['_REGISTERGRAPHREQUEST']._serialized_start=761
+  _globals['_REGISTERGRAPHREQUEST']._serialized_end=1030
+  _globals['_REGISTERGRAPHRESPONSE']._serialized_start=1032
+  _globals['_REGISTERGRAPHRESPONSE']._serialized_end=1077
+  _globals['_DEREGISTERGRAPHREQUEST']._serialized_start=1079
+  _globals['_DEREGISTERGRAPHREQUEST']._serialized_end=1187
+  _globals['_DEREGISTERGRAPHRESPONSE']._serialized_start=1189
+  _globals['_DEREGISTERGRAPHRESPONSE']._serialized_end=1214
+  _globals['_EXECUTOROPTS']._serialized_start=1217
+  _globals['_EXECUTOROPTS']._serialized_end=1355
+  _globals['_RUNGRAPHREQUEST']._serialized_start=1358
+  _globals['_RUNGRAPHREQUEST']._serialized_end=1744
+  _globals['_RUNGRAPHRESPONSE']._serialized_start=1747
+  _globals['_RUNGRAPHRESPONSE']._serialized_end=2076
+  _globals['_CLEANUPGRAPHREQUEST']._serialized_start=2078
+  _globals['_CLEANUPGRAPHREQUEST']._serialized_end=2116
+  _globals['_CLEANUPGRAPHRESPONSE']._serialized_start=2118
+  _globals['_CLEANUPGRAPHRESPONSE']._serialized_end=2140
+  _globals['_CLEANUPALLREQUEST']._serialized_start=2142
+  _globals['_CLEANUPALLREQUEST']._serialized_end=2180
+  _globals['_CLEANUPALLRESPONSE']._serialized_start=2182
+  _globals['_CLEANUPALLRESPONSE']._serialized_end=2202
+  _globals['_RECVTENSORREQUEST']._serialized_start=2205
+  _globals['_RECVTENSORREQUEST']._serialized_end=2448
+  _globals['_RECVTENSORRESPONSE']._serialized_start=2451
+  _globals['_RECVTENSORRESPONSE']._serialized_end=2622
+  _globals['_MARKRECVFINISHEDREQUEST']._serialized_start=2624
+  _globals['_MARKRECVFINISHEDREQUEST']._serialized_end=2669
+  _globals['_MARKRECVFINISHEDRESPONSE']._serialized_start=2671
+  _globals['_MARKRECVFINISHEDRESPONSE']._serialized_end=2697
 # @@protoc_insertion_point(module_scope)

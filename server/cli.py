@@ -5,6 +5,7 @@
     TF_CONFIG='{"cluster": {...}, "task": {"type": "worker", "index": 0}}' tfmini-server
     tfmini-server local --ps 1 --workers 2
     tfmini-server health --address worker0:2222       (exit 0 when the task is serving)
+    tfmini-server k8s [--print-config]                (a StatefulSet pod: TF_CONFIG from HOSTNAME, see server/k8s.py)
 """
 import json
 import logging
@@ -48,9 +49,10 @@ def parse_cluster(values):
     return spec
 
 
-def _setup_logging(level):
-    logging.basicConfig(level=getattr(logging, level.upper()), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _setup_logging(level, log_format="text"):
+    """Logs to stderr with task/session/step fields (server/logs.py); returns the filter, to set the task."""
+    from tfmini.server import logs
+    return logs.setup(level, log_format).filters[0]
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,12 +64,17 @@ def _setup_logging(level):
 @click.option("--operation-timeout-ms", type=int, default=0, help="Deadline of a step's RPCs (0: default).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False))
+@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]),
+              help="text lines, or one JSON object per line.")
+@click.option("--metrics-port", type=int, default=0, show_default=True,
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: off).")
 @click.pass_context
-def main(ctx, cluster, job_name, task_index, host, port, operation_timeout_ms, log_level):
+def main(ctx, cluster, job_name, task_index, host, port, operation_timeout_ms, log_level, log_format,
+         metrics_port):
     """Runs one tfmini task (a master and a worker) until SIGTERM/SIGINT."""
     if ctx.invoked_subcommand is not None:
         return
-    _setup_logging(log_level)
+    log_fields = _setup_logging(log_level, log_format)
     spec = parse_cluster(cluster)
     tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
     task = tf_config.get("task", {}) if isinstance(tf_config, dict) else {}
@@ -91,9 +98,12 @@ def main(ctx, cluster, job_name, task_index, host, port, operation_timeout_ms, l
             address = spec.task_address(job_name, task_index)
             spec._spec[job_name][task_index] = f"{address.rpartition(':')[0]}:{port}"
         config = config_pb2.ConfigProto(operation_timeout_in_ms=operation_timeout_ms)
-        server = Server(spec, job_name, task_index, config=config, start=False, host=host)
+        # TLS and a cluster token (issue 16) will be given to the Server here.
+        server = Server(spec, job_name, task_index, config=config, start=False, host=host,
+                        metrics_port=metrics_port or None)
     except (ValueError, TypeError) as e:
         raise click.UsageError(str(e))
+    log_fields.task = server.task_name
     _run_until_signal(server)
 
 
@@ -106,7 +116,9 @@ def _run_until_signal(server):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     server.start()
-    print(f"tfmini-server {server.task_name} listening on {server.target}", flush=True)
+    metrics = f", metrics at http://{server.address.rpartition(':')[0]}:{server.metrics_port}/metrics" \
+        if server.metrics_port else ""
+    print(f"tfmini-server {server.task_name} listening on {server.target}{metrics}", flush=True)
     while not stop.wait(0.5):
         pass
     server.stop()
@@ -140,21 +152,29 @@ def health(address, service, timeout):
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--base-port", type=int, default=2222, show_default=True)
 @click.option("--log-level", default="info", show_default=True)
-def local(num_ps, num_workers, host, base_port, log_level):
+@click.option("--log-format", default="text", show_default=True, type=click.Choice(["text", "json"]))
+@click.option("--metrics-port", type=int, default=0, show_default=True,
+              help="First metrics port: task k of the cluster (ps first) serves on PORT+k (0: off).")
+def local(num_ps, num_workers, host, base_port, log_level, log_format, metrics_port):
     """Starts a whole cluster on this machine, one process per task, until SIGTERM/SIGINT."""
-    _setup_logging(log_level)
+    _setup_logging(log_level, log_format)
     ports = iter(range(base_port, base_port + num_ps + num_workers))
     spec = {"ps": [f"{host}:{next(ports)}" for _ in range(num_ps)],
             "worker": [f"{host}:{next(ports)}" for _ in range(num_workers)]}
     spec = {job: tasks for job, tasks in spec.items() if tasks}
     cluster_json = json.dumps(spec)
-    procs = []
+    procs, lines = [], []
     for job, tasks in spec.items():
         for i in range(len(tasks)):
+            task_metrics = metrics_port + len(procs) if metrics_port else 0
             procs.append(subprocess.Popen([sys.executable, "-m", "tfmini.server.cli", "--cluster", cluster_json,
                                            "--job", job, "--task", str(i), "--host", host,
-                                           "--log-level", log_level]))
+                                           "--log-level", log_level, "--log-format", log_format,
+                                           "--metrics-port", str(task_metrics)]))
+            metrics = f"metrics http://{host}:{task_metrics}/metrics" if task_metrics else "metrics off"
+            lines.append(f"  /job:{job}/replica:0/task:{i}  listening on {tasks[i]}  {metrics}")
     print(f"tfmini local cluster: {cluster_json}", flush=True)
+    print("\n".join(lines), flush=True)
     print(f"  connect with tf.Session('grpc://{spec['worker'][0] if 'worker' in spec else spec['ps'][0]}')",
           flush=True)
     stop = threading.Event()
@@ -175,6 +195,25 @@ def local(num_ps, num_workers, host, base_port, log_level):
         except subprocess.TimeoutExpired:
             p.kill()
     sys.exit(0 if stop.is_set() else 1)
+
+
+@main.command()
+@click.option("--print-config", is_flag=True, help="Print the derived TF_CONFIG and exit.")
+@click.option("--log-level", default="info", show_default=True)
+@click.pass_context
+def k8s(ctx, print_config, log_level):
+    """Runs this StatefulSet pod's task: TF_CONFIG from its hostname and TFMINI_* replicas (server/k8s.py)."""
+    from tfmini.server.k8s import tf_config_from_env
+    try:
+        tf_config = tf_config_from_env(os.environ)
+    except ValueError as e:
+        raise click.UsageError(str(e))
+    if print_config:
+        click.echo(json.dumps(tf_config))
+        return
+    os.environ["TF_CONFIG"] = json.dumps(tf_config)
+    ctx.invoke(main, cluster=(), job_name=None, task_index=None, host="0.0.0.0", port=None,
+               operation_timeout_ms=0, log_level=log_level)
 
 
 if __name__ == "__main__":

@@ -80,9 +80,22 @@ STREAM_OK = "tfmini/stream-ok"   # RecvTensorRequest.transport_options: "answer 
 STREAMED = "tfmini/streamed"     # RecvTensorResponse.transport_options: "too large: pull it by stream"
 RPC_COUNTS = collections.Counter()  # rpc name -> calls made from this process (tests count the critical path)
 RPC_BYTES = collections.Counter()  # rpc name -> payload bytes this process sent or received, as caller or server
+# For server/metrics.py, read at scrape time: (rpc, status code name) -> calls served / made by this process,
+# and (peer address, "sent" or "received") -> payload bytes of the calls this process made.
+RPCS_SERVED = collections.Counter()
+RPCS_MADE = collections.Counter()
+PEER_BYTES = collections.Counter()
 _STATUS = {code.value[0]: code for code in grpc.StatusCode}
 _SERVER_ERROR = ("tfmini-error", "1")  # marks a status the server chose, as opposed to one of the transport
 _ERROR_KIND = "tfmini-error-kind"  # the error's refinement of its code's class (errors.error_kind), if any
+
+
+def _code_name(error):
+    """The status code name of a call's outcome: "OK", or the gRPC name of the OpError's code."""
+    if error is None:
+        return "OK"
+    code = _STATUS.get(getattr(error, "error_code", None))
+    return code.name if code is not None else "UNKNOWN"
 
 
 def step_timeout(config):
@@ -123,10 +136,12 @@ def _serve(rpc, request_type, fn, raw):
     RPC_BYTES[rpc] += len(raw)
     request, error = _parse(rpc, request_type, raw)
     if error is not None:
+        RPCS_SERVED[rpc, _code_name(error)] += 1
         return None, None, error
     response, error = _invoke(rpc, fn, request)
     response = None if error is not None else response.SerializeToString()
     RPC_BYTES[rpc] += len(response or b"")
+    RPCS_SERVED[rpc, _code_name(error)] += 1
     return request, response, error
 
 
@@ -160,12 +175,14 @@ def _link_handler(service, methods, pool, async_methods=None):
         def done(response, error):
             response = None if error is not None else response.SerializeToString()
             RPC_BYTES[rpc] += len(response or b"")
+            RPCS_SERVED[rpc, _code_name(error)] += 1
             reply(response, error)
         RPC_BYTES[rpc] += len(raw)
         request, error = _parse(rpc, request_type, raw)
         if error is None:
             _, error = _invoke(rpc, fn, request, done)  # checks that fail before the wait are answered now
         if error is not None:
+            RPCS_SERVED[rpc, _code_name(error)] += 1
             reply(None, error)
         return True
     return grpc_link.link_handler(serve, pool, serve_async)
@@ -316,14 +333,15 @@ class Stub:
 
     def _bind(self, rpc, call, response_type):
         default = self.step_timeout if rpc in STEP_RPCS else CONTROL_TIMEOUT
-        link, peer = self._link, self.peer
+        link, peer, address = self._link, self.peer, self.address
 
         def start(request, timeout=None):
             """The call in flight: `.result()` gives its response or raises its tf.errors class."""
             RPC_COUNTS[rpc] += 1
             raw = request.SerializeToString()
             RPC_BYTES[rpc] += len(raw)
-            return _LinkCall(link.start(rpc, raw), timeout or default, peer, response_type)
+            PEER_BYTES[address, "sent"] += len(raw)
+            return _LinkCall(link.start(rpc, raw), timeout or default, peer, response_type, address)
 
         def over_link(request, timeout=None):
             return start(request, timeout).result()
@@ -332,10 +350,16 @@ class Stub:
             RPC_COUNTS[rpc] += 1
             try:
                 response = call(request, timeout=timeout or default, wait_for_ready=False)
-                RPC_BYTES[rpc] += request.ByteSize() + response.ByteSize()
+                sent, received = request.ByteSize(), response.ByteSize()
+                RPC_BYTES[rpc] += sent + received
+                PEER_BYTES[address, "sent"] += sent
+                PEER_BYTES[address, "received"] += received
+                RPCS_MADE[rpc, "OK"] += 1
                 return response
             except grpc.RpcError as e:
-                raise _translate(e, rpc, peer) from None
+                error = _translate(e, rpc, peer)
+                RPCS_MADE[rpc, _code_name(error)] += 1
+                raise error from None
         if rpc not in LINK_RPCS:
             return unary
         self._start[rpc] = start
@@ -348,11 +372,11 @@ class Stub:
 class _LinkCall:
     """A call started on a link, with its deadline fixed at the start."""
 
-    __slots__ = ("_pending", "_deadline", "_peer", "_response_type")
+    __slots__ = ("_pending", "_deadline", "_peer", "_response_type", "_address")
 
-    def __init__(self, pending, timeout, peer, response_type):
+    def __init__(self, pending, timeout, peer, response_type, address=None):
         self._pending, self._deadline = pending, time.monotonic() + timeout
-        self._peer, self._response_type = peer, response_type
+        self._peer, self._response_type, self._address = peer, response_type, address
 
     def result(self, timeout=None):
         rpc, peer = self._pending.rpc, self._peer
@@ -360,13 +384,20 @@ class _LinkCall:
         try:
             frame = self._pending.result(left if timeout is None else min(left, timeout))
         except grpc.RpcError as e:
-            raise _translate(e, rpc, peer) from None
+            error = _translate(e, rpc, peer)
+            RPCS_MADE[rpc, _code_name(error)] += 1
+            raise error from None
         except TimeoutError:
+            RPCS_MADE[rpc, "DEADLINE_EXCEEDED"] += 1
             raise errors.UnavailableError(
                 None, None, f"{rpc} to {peer} failed: {peer} did not answer in time (Deadline Exceeded)") from None
         if frame.code:
-            raise errors.error_from_code(frame.code, frame.message, kind=frame.error_kind)
+            error = errors.error_from_code(frame.code, frame.message, kind=frame.error_kind)
+            RPCS_MADE[rpc, _code_name(error)] += 1
+            raise error
         RPC_BYTES[rpc] += len(frame.payload)
+        RPCS_MADE[rpc, "OK"] += 1
+        PEER_BYTES[self._address, "received"] += len(frame.payload)
         return self._response_type.FromString(frame.payload)
 
 
@@ -415,6 +446,9 @@ class WorkerStub(Stub):
                 flat[at:at + len(chunk)] = chunk
                 at += len(chunk)
             RPC_BYTES[STREAM_METHOD] += request.ByteSize() + at
+            PEER_BYTES[self.address, "sent"] += request.ByteSize()
+            PEER_BYTES[self.address, "received"] += at
+            RPCS_MADE[STREAM_METHOD, "OK"] += 1
             if at != out.nbytes:
                 raise errors.DataLossError(None, None, f"RecvTensor {key} from {self.peer}: got {at} bytes of "
                                                        f"{out.nbytes}")

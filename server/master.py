@@ -4,8 +4,9 @@ deadline (RunOptions.timeout_in_ms, else ConfigProto.operation_timeout_in_ms).""
 import logging
 import random
 import threading
+import time
 
-from tfmini.core import errors
+from tfmini.core import errors, log_context
 from tfmini.core.device import DeviceSpec
 from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server.master_session import MasterSession
@@ -19,6 +20,7 @@ class Master:
         self._sessions = {}
         self._lock = threading.Lock()
         self.steps = 0
+        self.on_step = None  # fn(seconds) after each step: the server's metrics (server/metrics.py)
 
     def _session(self, handle):
         session = self._sessions.get(handle)  # a dict read is atomic: no lock on the step path
@@ -32,7 +34,7 @@ class Master:
         session.extend(request.graph_def)
         with self._lock:
             self._sessions[handle] = session
-        log.info("session %s created (%d nodes)", handle, len(request.graph_def.node))
+        log.info("session %s created (%d nodes)", handle, len(request.graph_def.node), extra={"session": handle[:8]})
         return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version)
 
     def extend_session(self, request, timeout=None):
@@ -57,6 +59,8 @@ class Master:
         return self._step(session, session.run_callable, request, timeout)
 
     def _step(self, session, run, request, timeout):
+        tokens = log_context.enter(session.handle[:8], self.steps)
+        start = time.perf_counter()
         try:
             return run(request, timeout)
         except errors.TaskRestartedError:
@@ -64,6 +68,11 @@ class Master:
             self.cluster.forget_devices()
             session.close()
             raise
+        finally:
+            if self.on_step is not None:
+                self.on_step(time.perf_counter() - start)
+            log.debug("step done in %.1f ms", 1000 * (time.perf_counter() - start))
+            log_context.leave(tokens)
 
     def release_callable(self, request, timeout=None):
         self._session(request.session_handle).release_callable(request.handle)
@@ -75,7 +84,7 @@ class Master:
         if session is None:
             raise errors.AbortedError(None, None, f"Session {request.session_handle} is not found.")
         session.close()
-        log.info("session %s closed", request.session_handle)
+        log.info("session %s closed", request.session_handle, extra={"session": request.session_handle[:8]})
         return master_pb2.CloseSessionResponse()
 
     def list_devices(self, request, timeout=None):

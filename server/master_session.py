@@ -7,6 +7,7 @@ that signature is just one RunGraph per involved worker.
 import logging
 import random
 import threading
+import time
 
 from tfmini.core import errors
 from tfmini.core.names import canonical_tensor_name, input_source
@@ -22,6 +23,21 @@ log = logging.getLogger("tfmini.master")
 def new_step_id():
     """A random 56-bit id with the top byte 0x01, as TensorFlow's master makes them."""
     return (0x01 << 56) | random.getrandbits(56)
+
+
+def _merge_step_stats(into, results, sent_us, received_us):
+    """Puts every task's DeviceStepStats into one StepStats on the master's clock: a task's offset is the
+    midpoint of the step's RPCs on the master minus the midpoint of its RunGraph on the task (NTP-style)."""
+    for r in results:
+        shift = 0
+        if r.tfmini_end_micros:
+            shift = (sent_us + received_us) // 2 - (r.tfmini_start_micros + r.tfmini_end_micros) // 2
+        for dev in r.step_stats.dev_stats:
+            merged = into.dev_stats.add()
+            merged.CopyFrom(dev)
+            for s in merged.node_stats:
+                s.all_start_micros += shift
+                s.scheduled_micros += shift
 
 
 class PartitionRun:
@@ -111,11 +127,17 @@ class MasterSession:
         if options is not None and options.output_partition_graphs:
             for r in requests:  # each worker reports its pieces, one per device, as TF's RunMetadata does
                 r.exec_opts.record_partition_graphs = True
+        traced = options is not None and options.trace_level != 0  # NO_TRACE
+        if traced:
+            for r in requests:
+                r.exec_opts.record_timeline = True
         timeout = self._timeout(options.timeout_in_ms if options is not None else 0, timeout)
         if timeout is not None:  # blocking ops (queues) wait no longer than the step may run
             for r in requests:
                 r.tfmini_timeout_ms = max(1, int(timeout * 1000))
+        sent_us = time.time_ns() // 1000
         results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
+        received_us = time.time_ns() // 1000
         response = master_pb2.RunStepResponse()
         if plan.fetch_keys:
             by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
@@ -128,6 +150,8 @@ class MasterSession:
                                              step_id=step_id, rendezvous_key=k)
                 else:
                     nt.tensor.CopyFrom(by_key[k])
+        if traced:
+            _merge_step_stats(response.metadata.step_stats, results, sent_us, received_us)
         if options is not None and options.output_partition_graphs:
             response.metadata.partition_graphs.extend(g for r in results for g in r.partition_graph)
         return response

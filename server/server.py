@@ -113,10 +113,12 @@ HEALTH_SERVICES = ("", "tensorflow.MasterService", "tensorflow.WorkerService")
 
 class Server:
     """tf.train.Server(server_or_cluster_def, job_name=None, task_index=None, protocol="grpc", config=None,
-    start=True). `host` (tfmini's own) chooses the interface to bind; TF binds all of them."""
+    start=True). `host` (tfmini's own) chooses the interface to bind; TF binds all of them. `metrics_port`
+    (tfmini's own) serves Prometheus metrics at http://host:metrics_port/metrics (None: off; 0: any free port,
+    see `metrics_port` after start)."""
 
     def __init__(self, server_or_cluster_def, job_name=None, task_index=None, protocol=None, config=None,
-                 start=True, host="0.0.0.0"):
+                 start=True, host="0.0.0.0", metrics_port=None):
         if isinstance(server_or_cluster_def, cluster_pb2.ServerDef):
             server_def = server_or_cluster_def
             spec = ClusterSpec(server_def.cluster)
@@ -157,6 +159,10 @@ class Server:
         self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name,
                                spec.task_names())
         self.master = Master(self.cluster)
+        self.metrics, self._metrics_bind = None, (host, metrics_port)
+        if metrics_port is not None:
+            from tfmini.server.metrics import ServerMetrics  # prometheus_client only for servers that serve it
+            self.metrics = ServerMetrics(self.task_name, self.master, self.worker)
         handlers, self._link_pool = transport.service_handlers(self.master, self.worker)
         self._grpc.add_generic_rpc_handlers(handlers)
         # The standard grpc.health.v1 service, for orchestrators (docker healthchecks: `tfmini-server health`).
@@ -171,6 +177,11 @@ class Server:
         return f"grpc://{self.address}"
 
     @property
+    def metrics_port(self):
+        """The port serving /metrics once started, else None."""
+        return self.metrics.port if self.metrics is not None else None
+
+    @property
     def server_def(self):
         return cluster_pb2.ServerDef(cluster=self.cluster_spec.as_cluster_def(), job_name=self.job_name,
                                      task_index=self.task_index, protocol="grpc", default_session_config=self.config)
@@ -182,6 +193,10 @@ class Server:
             self._grpc.start()
             self._started = True
             local.register(self.address, self)  # Session(self.target) in this process: no gRPC hop
+            if self.metrics is not None:
+                self.metrics.start(self._metrics_bind[1], self._metrics_bind[0])
+                log.info("task %s serves metrics at http://%s:%d/metrics", self.task_name, self._metrics_bind[0],
+                         self.metrics.port)
             for service in HEALTH_SERVICES:
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
             log.info("task %s serving at %s (cluster: %s)", self.task_name, self.address,
@@ -202,6 +217,8 @@ class Server:
         self.worker.stop()
         self._grpc.stop(grace).wait()
         self._link_pool.shutdown(wait=False)
+        if self.metrics is not None:
+            self.metrics.stop()
         self._stopped.set()
 
     @staticmethod

@@ -138,7 +138,7 @@ class ExecutionPlan:
         inputs = [[input_source(i) for i in n.input] for n in nodes]
         task_name = env.task_name
         slot_of, produces_ref, constants = {}, {}, {}
-        compiled, n_slots = [], 0
+        compiled, n_slots, node_defs = [], 0, []
         for i in _topological_order(nodes, inputs):
             name, op = names[i], ops[i]
             k = kernels.lookup(op, name)
@@ -185,7 +185,9 @@ class ExecutionPlan:
                 if send_task != task_name:
                     entry.remote = (send_task, rendezvous_key(node.attrs))
             compiled.append((entry, controls, data))
+            node_defs.append(nodes[i])
         self._nodes = [c[0] for c in compiled]
+        self.node_defs = node_defs  # parallel to _nodes; worker/tracing.py labels its stats from them
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
         self._current = None
@@ -284,7 +286,7 @@ class ExecutionPlan:
             for d in deps:
                 d.consumers.append(node)
 
-    def _run_dataflow(self, step):
+    def _run_dataflow(self, step, call=_Node.call):
         """Runs ready nodes; a pull from a peer is taken only once it has arrived, and when nothing else
         can run, it waits for whichever pull comes first."""
         vals = dict(self._constants)
@@ -309,7 +311,7 @@ class ExecutionPlan:
                 waiting[pulls[node.remote]] = node
                 continue
             try:
-                out = node.call(vals)
+                out = call(node, vals)  # worker/tracing.py passes a timed call
             except Exception as e:  # noqa: BLE001
                 e._tfmini_node = node.name
                 raise

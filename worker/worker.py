@@ -8,20 +8,23 @@ the caller's thread; what they wait for (a peer's tensor) has deadlines of its o
 """
 import collections
 import concurrent.futures
+import logging
 import random
 import threading
 import time
 
 import numpy as np
 
-from tfmini.core import errors, tensor_util
+from tfmini.core import errors, log_context, tensor_util
 from tfmini.core.names import parse_key
 from tfmini.core.partition import partition
 from tfmini.protos import graph_pb2, worker_pb2
-from tfmini.worker import devices
+from tfmini.worker import devices, tracing
 from tfmini.worker.executor import ExecutionPlan
 from tfmini.worker.rendezvous import StepRendezvous
 from tfmini.worker.resources import ResourceMgr
+
+log = logging.getLogger("tfmini.worker")
 
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
@@ -203,6 +206,16 @@ class Worker:
                     del self._steps[step_id]
 
     def run_graph(self, request, timeout=None):
+        # Log lines of this step say its session and step (server/logs.py reads core.log_context).
+        entry = self._graphs.get(request.graph_handle)
+        tokens = log_context.enter(entry[1].handle[:8] if entry else None, request.step_id)
+        try:
+            return self._run_graph(request, timeout)
+        finally:
+            log.debug("RunGraph %s done", request.graph_handle)
+            log_context.leave(tokens)
+
+    def _run_graph(self, request, timeout=None):
         entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
         if entry is None:
             raise errors.TaskRestartedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
@@ -212,18 +225,41 @@ class Worker:
         timeout = request.tfmini_timeout_ms / 1000.0 if request.tfmini_timeout_ms > 0 else timeout
         session.set_wait_context(step_id, None if timeout is None else time.monotonic() + timeout,
                                  request.graph_handle)
+        if request.HasField("exec_opts") and request.exec_opts.record_timeline:
+            return self._run_traced(request, plan, session, timeout)
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
             plan.run(None)
             return worker_pb2.RunGraphResponse()
         # A partition that talks to no other task keeps its step to itself: nothing to register.
         rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
+        return self._run_with_rendezvous(request, plan, session, rdv, plan.run)
+
+    def _run_traced(self, request, plan, session, timeout):
+        """A RunGraph with step stats (RunOptions.trace_level): the same step, each node timed."""
+        start = time.time_ns() // 1000
+        holder = []
+
+        def run(step):
+            holder.append(tracing.run_traced(plan, step, self.task_name + "/device:CPU:0"))
+        if not plan.has_sendrecv:
+            run(None)
+            response = worker_pb2.RunGraphResponse()
+        else:
+            rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
+            response = self._run_with_rendezvous(request, plan, session, rdv, run)
+        response.step_stats.CopyFrom(holder[0])
+        response.tfmini_start_micros, response.tfmini_end_micros = start, time.time_ns() // 1000
+        return response
+
+    def _run_with_rendezvous(self, request, plan, session, rdv, run):
+        step_id = request.step_id
         send = request.send
         if len(send):
             rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in send})
         step = Step(step_id, rdv, session)
         session.set_step(step)
         try:
-            plan.run(step)
+            run(step)
             response = worker_pb2.RunGraphResponse()
             if request.HasField("exec_opts") and request.exec_opts.record_partition_graphs:
                 response.partition_graph.extend(plan.device_graphs)

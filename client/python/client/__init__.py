@@ -1,0 +1,1 @@
+"""tfmini.python.client, as tensorflow.python.client."""

@@ -1,0 +1,2 @@
+"""tensorflow.python.client.timeline."""
+from tfmini.timeline import Timeline  # noqa: F401
