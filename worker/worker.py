@@ -207,16 +207,15 @@ class Worker:
 
     def run_graph(self, request, timeout=None):
         # Log lines of this step say its session and step (server/logs.py reads core.log_context).
-        entry = self._graphs.get(request.graph_handle)
+        entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
         tokens = log_context.enter(entry[1].handle[:8] if entry else None, request.step_id)
         try:
-            return self._run_graph(request, timeout)
+            return self._run_graph(request, entry, timeout)
         finally:
             log.debug("RunGraph %s done", request.graph_handle)
             log_context.leave(tokens)
 
-    def _run_graph(self, request, timeout=None):
-        entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
+    def _run_graph(self, request, entry, timeout):
         if entry is None:
             raise errors.TaskRestartedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
                                                         f"Possibly, this worker just restarted.")
