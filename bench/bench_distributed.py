@@ -22,20 +22,10 @@ import grpc
 import tfmini as tf
 import tfmini.train  # noqa: F401
 from tfmini.server.server import ClusterSpec, Server
-from timing import median_seconds
+from timing import free_ports, median_seconds
 
 train = sys.modules["tfmini.train"]
 MB64 = 16 << 20  # float32 elements
-
-
-def free_ports(n):
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def wait_port(port, deadline_s=60):

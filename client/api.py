@@ -22,6 +22,8 @@ from tfmini.ops.array_ops import (concat, expand_dims, fill, identity, one_hot, 
                                   placeholder_with_default, range, rank, reshape, shape, size, slice, squeeze, stack,
                                   stop_gradient, strided_slice, tile, transpose, unpack, unstack, zeros, zeros_like)
 from tfmini.ops.control_flow_ops import group, no_op, tuple, with_dependencies
+from tfmini.ops.cond import case, cond
+from tfmini.ops.while_loop import while_loop
 from tfmini.ops.random_ops import random_normal, random_shuffle, random_uniform, truncated_normal
 from tfmini.ops.state_ops import assign, assign_add, assign_sub, count_up_to, is_variable_initialized
 from tfmini.ops import nn_ops as _nn_ops
@@ -96,5 +98,12 @@ from tfmini.ops.string_ops import (as_string, decode_csv, decode_raw, string_joi
                                    substr)
 from tfmini import strings
 from tfmini.train.queue_runner import add_queue_runner, start_queue_runners
+# Conditional accumulators (what SyncReplicasOptimizer aggregates in; issue 17).
+from tfmini.ops.accumulator_ops import (ConditionalAccumulator, ConditionalAccumulatorBase,  # noqa: E402
+                                        SparseConditionalAccumulator)
+# TensorArray, the functional ops over it, and what the RNNs need (issue 15).
+from tfmini.ops.tensor_array_ops import TensorArray  # noqa: E402
+from tfmini.ops.sequence_ops import reverse_sequence  # noqa: E402
+from tfmini.ops.functional_ops import foldl, foldr, map_fn, scan  # noqa: E402
 
 newaxis = None

@@ -46,6 +46,8 @@ NoGradient = NotDifferentiable
 
 def get_gradient_function(op):
     """The gradient function of `op` (honouring gradient_override_map); LookupError if there is none."""
+    if hasattr(op, "gradient_function"):  # a while loop taken as one unit (ops/control_flow_grad.py)
+        return op.gradient_function
     op_type = op.type
     if "_gradient_op_type" in op._attrs:
         op_type = op.get_attr("_gradient_op_type")
@@ -70,6 +72,8 @@ def _load_gradient_modules():
     from tfmini.ops import array_utils_grad  # noqa: F401
     from tfmini.ops import embedding_grad  # noqa: F401
     from tfmini.ops import parsing_grad  # noqa: F401
+    from tfmini.ops import control_flow_grad  # noqa: F401
+    from tfmini.ops import sequence_ops, tensor_array_grad  # noqa: F401  (TensorArray, RNNs)
 
 
 def _backpropagatable(t):
@@ -106,8 +110,9 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
     graph = _graph_of(ys + xs)
     with graph.as_default(), graph.name_scope(name or "gradients"):
         grad_ys = _default_grad_ys(ys, grad_ys, colocate_gradients_with_ops)
-        from_ops = [x.op for x in xs]
-        to_ops = [y.op for y in ys]
+        from_ops = [_unit(x.op) for x in xs]
+        _check_not_inside_a_loop(xs, from_ops)
+        to_ops = [_unit(y.op) for y in ys]
         between, pending = _pending_count(to_ops, from_ops)
         stop_ops = _stop_ops(from_ops, {t.op for t in stop_tensors}, pending)
 
@@ -124,7 +129,7 @@ def gradients(ys, xs, grad_ys=None, name="gradients", colocate_gradients_with_op
             op = queue.pop(0)
             _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate_gradients_with_ops, between)
             for t in op.inputs:
-                src = t.op
+                src = _unit(t.op)
                 if src in between:
                     pending[src] -= 1
                     if pending[src] == 0:
@@ -171,7 +176,7 @@ def _pending_count(to_ops, from_ops):
         reached.add(op)
         for out in op.outputs:
             if _backpropagatable(out):
-                stack.extend(out._consumers)
+                stack.extend(_unit(c) for c in out._consumers)
     between = set()
     stack = [op for op in to_ops if op in reached]
     while stack:
@@ -179,13 +184,32 @@ def _pending_count(to_ops, from_ops):
         if op in between:
             continue
         between.add(op)
-        stack.extend(t.op for t in op.inputs if t.op in reached)
+        stack.extend(_unit(t.op) for t in op.inputs if _unit(t.op) in reached)
     pending = {}
     for op in between:
         for t in op.inputs:
-            if t.op in between:
-                pending[t.op] = pending.get(t.op, 0) + 1
+            if _unit(t.op) in between:
+                pending[_unit(t.op)] = pending.get(_unit(t.op), 0) + 1
     return between, pending
+
+
+def _unit(op):
+    """`op`, or the while loop it belongs to: a loop is differentiated as one unit (ops/control_flow_grad.py)."""
+    if getattr(op, "_control_flow_context", None) is None and not hasattr(op, "_loop_exit_of"):
+        return op
+    from tfmini.ops.control_flow_grad import loop_unit, building_in_loop
+    return loop_unit(op, building_in_loop(op.graph))  # tf.gradients inside a loop body: loops in that body
+
+
+def _check_not_inside_a_loop(xs, from_ops):
+    """A tensor made inside a loop's body, seen from outside the loop, has no gradient in tfmini (TF gives one of
+    dubious meaning): say so rather than return None."""
+    for x, unit in zip(xs, from_ops):
+        if unit is not x.op and x not in unit.outputs:
+            raise NotImplementedError(f"tf.gradients with respect to '{x.name}', a tensor inside the while loop "
+                                      f"'{unit.name}', from outside that loop is not supported by tfmini: call "
+                                      f"tf.gradients inside the loop's body, or differentiate with respect to a "
+                                      f"tensor that enters the loop")
 
 
 def _stop_ops(from_ops, stop_gradient_ops, pending):
@@ -265,7 +289,7 @@ def _backprop_op(graph, op, grads, stop_ops, gate_gradients, colocate, between):
                                  f"inputs {len(op.inputs)}")
             # Gradients for inputs off every path to xs are never used: drop them, so a gate does not
             # make each step compute them (the graph is otherwise TF's).
-            in_grads = [g if t.op in between else None for t, g in zip(op.inputs, in_grads)]
+            in_grads = [g if _unit(t.op) in between else None for t, g in zip(op.inputs, in_grads)]
             if gate_gradients and sum(g is not None for g in in_grads) > 1:
                 with graph.device(None):
                     in_grads = gate(in_grads)

@@ -11,6 +11,7 @@ from tfmini.core import attrs as attr_lib
 from tfmini.core import device as device_lib
 from tfmini.core import dtypes
 from tfmini.core import op_registry
+from tfmini.core import op_types
 from google.protobuf import text_format
 from google.protobuf import text_format
 
@@ -191,6 +192,19 @@ class Operation:
         return f"<tf.Operation '{self._name}' type={self._type}>"
 
 
+def _check_types(op):
+    """TF's graph-building type check (core/op_types.py): TypeError/ValueError as TF's Python raises them; the
+    type attrs the op leaves out are filled from its inputs or their defaults, as TF's NodeDefs have them."""
+    try:
+        checked = op_types.check_attrs(op._type, op._name, [t.dtype.base_dtype for t in op._inputs], op._attrs)
+    except op_types.TypeCheckError as e:
+        raise e.kind(e.client) from None
+    if checked is not None:
+        for name, value in checked[0].items():
+            if name not in op._attrs:
+                op._set_attr(name, value)
+
+
 def _input_name(tensor):
     return tensor.op.name if tensor.value_index == 0 else f"{tensor.op.name}:{tensor.value_index}"
 
@@ -218,6 +232,7 @@ class Graph:
         self._gradient_override_map = {}
         self.seed = None
         self._last_id = 0
+        self._control_flow_context = None  # the cond/while being built (client/ops/control_flow_context.py)
 
     # -- ops --------------------------------------------------------------
     def create_op(self, op_type, inputs, attrs=None, name=None, output_types=None):
@@ -243,6 +258,7 @@ class Graph:
             input_ops = {t.op for t in inputs}
             control = self._control_dependencies_for(input_ops)
             op = Operation(self, op_type, name, inputs, attrs, control)
+            _check_types(op)
             if output_types is None:
                 outs = op_registry.infer(op)
             else:
@@ -258,6 +274,8 @@ class Graph:
             self._ops.append(op)
             self._by_name[name] = op
             self._last_id += 1
+            if self._control_flow_context is not None:  # routes outside values in through Switch/Enter
+                self._control_flow_context.add_op(op)
             return op
 
     def _control_dependencies_for(self, input_ops):

@@ -36,11 +36,17 @@ def _topological(nodes):
             stack.append((name, True))
             for inp in by_name[name].input:
                 src = input_source(inp)[0]
+                if _back_edge(by_name[name], by_name.get(src)):
+                    continue  # a loop's NextIteration -> Merge: the Merge is made first, its input set after
                 if src in by_name and state.get(src) != 2:
                     if state.get(src) == 1:
                         raise ValueError(f"GraphDef has a cycle through node '{src}'")
                     stack.append((src, False))
     return order
+
+
+def _back_edge(node, src):
+    return src is not None and node.op in ("Merge", "RefMerge") and src.op in ("NextIteration", "RefNextIteration")
 
 
 def import_graph_def(graph_def, input_map=None, return_elements=None, name=None, op_dict=None, producer_op_list=None):
@@ -75,8 +81,15 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         op = created[src]
         return op if idx < 0 else op.outputs[idx]
 
+    back_edges = []  # (merge op, input index, NextIteration input name): set once the loop's body exists
     for node in _topological(list(graph_def.node)):
-        inputs = [resolve(i) for i in node.input if not i.startswith("^")]
+        data = [i for i in node.input if not i.startswith("^")]
+        later = [k for k, i in enumerate(data) if input_source(i)[0] not in created and i not in input_map]
+        if later and node.op in ("Merge", "RefMerge"):
+            first = next(i for k, i in enumerate(data) if k not in later)
+            back_edges.extend((node.name, k, data[k]) for k in later)
+            data = [first if k in later else i for k, i in enumerate(data)]
+        inputs = [resolve(i) for i in data]
         controls = [resolve(i) for i in node.input if i.startswith("^")]
         attrs = {k: v for k, v in node.attr.items() if k != "_output_shapes"}
         if "_class" in attrs and prefix:
@@ -93,6 +106,13 @@ def import_graph_def(graph_def, input_map=None, return_elements=None, name=None,
         if node.device:
             op._set_device(node.device)
         created[node.name] = op
+    if back_edges:
+        from tfmini.ops.control_flow_context import update_input
+        for merge, k, name in back_edges:
+            update_input(created[merge], k, resolve(name))
+    from tfmini.ops import imported_control_flow  # the loops' and conds' contexts, for tf.gradients
+    if imported_control_flow.has_control_flow(created.values()):
+        imported_control_flow.rebuild(graph, list(created.values()))
     unused = set(input_map) - used_map
     if unused:
         raise ValueError(f"Attempted to map inputs that were not found in graph_def: [{', '.join(sorted(unused))}]")

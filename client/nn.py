@@ -15,3 +15,7 @@ from tfmini.ops.sampled_losses import (compute_accidental_hits, fixed_unigram_ca
                                        log_uniform_candidate_sampler, nce_loss, sampled_softmax_loss,
                                        uniform_candidate_sampler)
 from tfmini.ops.math_utils import top_k  # noqa: F401,E402
+# RNNs: tf.nn.rnn_cell, static/dynamic/bidirectional rnn (issue 15).
+from tfmini import rnn_cell  # noqa: F401,E402
+from tfmini.rnn import (bidirectional_dynamic_rnn, dynamic_rnn, static_bidirectional_rnn,  # noqa: F401,E402
+                        static_rnn)

@@ -4,16 +4,35 @@
 `Session("grpc://host:port")` talks to a remote master. Both exchange the
 same request/response messages.
 """
+import atexit
 import contextlib
+import sys
 import threading
+import weakref
 
 import numpy as np
 
 from tfmini.core import dtypes, errors, tensor_util
 from tfmini.graph import Graph, Operation, Tensor, get_default_graph
-from tfmini.protos import config_pb2, master_pb2, named_tensor_pb2
+from tfmini.protos import config_pb2, master_pb2, named_tensor_pb2, tensor_pb2
 
 _default_session = threading.local()
+_EXIT_CLOSE_TIMEOUT = 0.5  # seconds a session still open at exit may spend closing (a frozen master)
+_open_sessions = weakref.WeakSet()
+_exit_hook = []
+
+
+def _close_at_exit(session):
+    """Closes `session` when the process exits, if the user did not. atexit runs while threads and grpc still
+    work, with a short deadline; a finalizer during interpreter shutdown makes no RPC (one can deadlock in grpc)."""
+    if not _exit_hook:
+        _exit_hook.append(atexit.register(_close_open_sessions))  # after grpc's import: runs before its hooks
+    _open_sessions.add(session)
+
+
+def _close_open_sessions():
+    for session in list(_open_sessions):
+        session._close(_EXIT_CLOSE_TIMEOUT)
 
 
 def get_default_session():
@@ -121,6 +140,7 @@ class BaseSession:
         if self._handle is None:
             resp = self._master.create_session(master_pb2.CreateSessionRequest(graph_def=delta, config=self._config))
             self._handle, self._graph_version = resp.session_handle, resp.graph_version
+            _close_at_exit(self)
         else:
             resp = self._master.extend_session(master_pb2.ExtendSessionRequest(
                 session_handle=self._handle, graph_def=delta, current_graph_version=self._graph_version))
@@ -132,9 +152,11 @@ class BaseSession:
         if self._closed:
             raise RuntimeError("Attempted to use a closed Session.")
         plan = self._fetch_plan(fetches)
-        feeds = self._feeds(feed_dict) if feed_dict else None
+        feeds, arrays = self._feeds(feed_dict) if feed_dict else (None, ())
         with self._lock:
             self._extend_graph()
+        if options is not None and not options.ByteSize():
+            options = None  # all defaults (NO_TRACE): the step as without options, its request reused
         if feeds is None and options is None:
             request = plan.request  # the same fetches again: the master only reads it
             if request is None:
@@ -146,14 +168,18 @@ class BaseSession:
                                                 target=plan.targets, tfmini_pull_fetch_bytes=self._pull_bytes)
             if options is not None:
                 request.options.CopyFrom(options)
-        response = self._master.run_step(request)
+        # Feeds and fetches as arrays: an in-process master passes them by reference, a stub converts them.
+        response, fetched = self._master.run_step_arrays(request, arrays)
         if run_metadata is not None:
             run_metadata.CopyFrom(response.metadata)
-        return plan.rebuild(self._values([t.tensor for t in response.tensor], response.tfmini_pull))
+        return plan.rebuild(self._values([t.tensor for t in response.tensor], response.tfmini_pull, fetched))
 
-    def _values(self, protos, pulls):
-        """Fetched arrays: from the response's tensors, or pulled from their task when the master left them
-        there (large ones, see MasterStub.pull); a tensor fetched twice is pulled once."""
+    def _values(self, protos, pulls, fetched=None):
+        """Fetched arrays: handed back as arrays (`fetched[i]`, by an in-process master), from the response's
+        tensors, or pulled from their task when the master left them there (large ones, see MasterStub.pull);
+        a tensor fetched twice is pulled once."""
+        if fetched is not None:
+            protos = [t if a is None else a for t, a in zip(protos, fetched)]
         if not pulls:
             return [_to_numpy(t) for t in protos]
         pulled, by_key = {}, {}
@@ -177,11 +203,14 @@ class BaseSession:
         return plan
 
     def _feeds(self, feed_dict):
-        feeds = []
+        """(NamedTensorProtos, arrays) of the feeds, as _feed_pair makes them."""
+        feeds, arrays = [], []
         for key, value in feed_dict.items():
             tensor = self._feed_key(key)
-            feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name, tensor=_feed_value(tensor, value)))
-        return feeds
+            proto, array = _feed_pair(tensor, value)
+            feeds.append(named_tensor_pb2.NamedTensorProto(name=tensor.name, tensor=proto))
+            arrays.append(array)
+        return feeds, arrays
 
     def _feed_key(self, key):
         try:
@@ -221,28 +250,35 @@ class BaseSession:
                 raise TypeError(f"Expected {len(feed_tensors)} feed values, got {len(args)}")
             if self._closed:
                 raise RuntimeError("Attempted to use a closed Session.")
+            pairs = [_feed_pair(t, v) for t, v in zip(feed_tensors, args)]
             request = master_pb2.RunCallableRequest(session_handle=self._handle, handle=handle,
-                                                    feed=[_feed_value(t, v) for t, v in zip(feed_tensors, args)],
+                                                    feed=[proto for proto, _ in pairs],
                                                     tfmini_pull_fetch_bytes=self._pull_bytes)
-            response = self._master.run_callable(request)
+            response, fetched = self._master.run_callable_arrays(request, [array for _, array in pairs])
             if kwargs.get("run_metadata") is not None:
                 kwargs["run_metadata"].CopyFrom(response.metadata)
-            return plan.rebuild(self._values(response.fetch, response.tfmini_pull))
+            return plan.rebuild(self._values(response.fetch, response.tfmini_pull, fetched))
         return call
 
     # -- lifetime -----------------------------------------------------------
     def close(self):
+        self._close()
+
+    def _close(self, timeout=None):
         if self._closed:
             return
         self._closed = True
+        _open_sessions.discard(self)
         if self._handle is not None:
             try:
-                self._master.close_session(master_pb2.CloseSessionRequest(session_handle=self._handle))
+                self._master.close_session(master_pb2.CloseSessionRequest(session_handle=self._handle), timeout)
             except errors.OpError:
                 pass  # the master may already be gone; the session is closed either way
         self._master.close()
 
     def __del__(self):
+        if sys.is_finalizing():
+            return  # closed at exit already (_close_open_sessions); an RPC now can deadlock in grpc
         try:
             self.close()
         except Exception:  # noqa: BLE001 - never raise from a finalizer
@@ -272,8 +308,26 @@ class BaseSession:
             master.close()
 
 
-def _feed_value(tensor, value):
-    """The TensorProto fed to `tensor`: `value` converted to its dtype, its shape checked (TF's errors)."""
+def _feed_pair(tensor, value):
+    """(TensorProto, array) of a feed: a numeric value is the array, its TensorProto only says the dtype
+    (core.interfaces.MasterInterface.run_step_arrays); strings and bfloat16 travel as TensorProtos (array None)."""
+    array = _feed_array(tensor, value)
+    dtype = tensor.dtype.base_dtype
+    if array.dtype.kind not in "biufc" or dtype == dtypes.bfloat16:
+        return _feed_proto(tensor, array), None
+    array = np.array(array)  # the step's own copy, read-only as a feed from the wire is
+    array.flags.writeable = False
+    return tensor_pb2.TensorProto(dtype=dtype.as_datatype_enum), array[()] if array.ndim == 0 else array
+
+
+def _feed_proto(tensor, array):
+    dtype = tensor.dtype.base_dtype
+    # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
+    return tensor_util.make_tensor_proto(array, dtype if dtype in (dtypes.string, dtypes.bfloat16) else None)
+
+
+def _feed_array(tensor, value):
+    """`value` as an array of `tensor`'s dtype, its shape checked (TF's errors)."""
     dtype = tensor.dtype.base_dtype
     if isinstance(value, Tensor):
         raise TypeError("The value of a feed cannot be a tf.Tensor object. Acceptable feed values include "
@@ -285,8 +339,7 @@ def _feed_value(tensor, value):
     if not _fits(tensor.shape.dims, array.shape):
         raise ValueError(f"Cannot feed value of shape {array.shape} for Tensor '{tensor.name}', which has shape "
                          f"'{tensor.shape}'")
-    # `array` already has the feed's dtype: only strings and bfloat16 need the dtype spelled out.
-    return tensor_util.make_tensor_proto(array, dtype if dtype in (dtypes.string, dtypes.bfloat16) else None)
+    return array
 
 
 def _fits(dims, shape):
@@ -297,6 +350,11 @@ def _fits(dims, shape):
 
 
 def _to_numpy(proto):
+    """A fetch's value for the user: from its TensorProto, or the user's own copy of an array handed back."""
+    if isinstance(proto, (np.ndarray, np.generic)) and proto.dtype.kind in "biufc":
+        return proto.copy()[()] if proto.ndim == 0 else proto.copy()
+    if not isinstance(proto, tensor_pb2.TensorProto):  # a value only its TensorProto gives TF's type (str, float)
+        proto = tensor_util.make_tensor_proto(proto)
     array = tensor_util.make_ndarray(proto)
     if array.dtype != object and not array.flags.writeable:
         array = array.copy()  # users may write into results, as with TensorFlow

@@ -1,9 +1,22 @@
 """tf.Variable (TF 1.x ref variables): VariableV2 + Assign initializer + Identity snapshot named `read`."""
+import contextlib
+
 from tfmini.core import dtypes
 from tfmini.graph import GraphKeys, Tensor, get_default_graph, name_scope
 from tfmini.ops import control_flow_ops, state_ops
 from tfmini.ops.array_ops import identity
 from tfmini.ops.core import convert_to_tensor, register_tensor_conversion_function
+
+
+@contextlib.contextmanager
+def _outside_control_flow(graph):
+    """TF's init_scope for a variable made inside a while loop or cond branch (an RNN cell's, built in
+    dynamic_rnn's loop): it and its initializer live outside, and the loop reads it through an Enter."""
+    saved, graph._control_flow_context = getattr(graph, "_control_flow_context", None), None
+    try:
+        yield
+    finally:
+        graph._control_flow_context = saved
 
 
 class Variable:
@@ -12,10 +25,15 @@ class Variable:
     def __init__(self, initial_value=None, trainable=True, collections=None, validate_shape=True,
                  caching_device=None, name=None, variable_def=None, dtype=None, expected_shape=None,
                  import_scope=None, constraint=None, use_resource=None, synchronization=None, aggregation=None):
+        if variable_def is not None:  # the ops exist already (an imported meta graph)
+            from tfmini.train.meta_graph import init_variable_from_proto
+            init_variable_from_proto(self, variable_def, import_scope)
+            return
         if initial_value is None:
             raise ValueError("initial_value must be specified.")
         graph = get_default_graph()
-        with name_scope(name, "Variable", [] if callable(initial_value) else [initial_value]) as scope:
+        with _outside_control_flow(graph), \
+                name_scope(name, "Variable", [] if callable(initial_value) else [initial_value]) as scope:
             if callable(initial_value):
                 with graph.name_scope("Initializer"), graph.device(None):
                     initial_value = initial_value()
@@ -91,6 +109,14 @@ class Variable:
         if session is None:
             raise ValueError("Either session argument should be provided or default session should be established")
         session.run(self._initializer_op, {self._initializer_op.inputs[1]: value})
+
+    def to_proto(self, export_scope=None):
+        from tfmini.train.meta_graph import variable_to_proto
+        return variable_to_proto(self, export_scope)
+
+    @staticmethod
+    def from_proto(variable_def, import_scope=None):
+        return Variable(variable_def=variable_def, import_scope=import_scope)
 
     def set_shape(self, shape):
         self._variable.set_shape(shape)

@@ -1,7 +1,7 @@
 """Node attributes: Python values <-> AttrValue protos (shared by client, master and worker)."""
 import numpy as np
 
-from tfmini.core import dtypes
+from tfmini.core import dtypes, errors
 from tfmini.core.tensor_shape import TensorShape
 from tfmini.protos import attr_value_pb2, tensor_pb2, tensor_shape_pb2
 
@@ -58,18 +58,26 @@ def from_attr(attr):
     """The Python value of an AttrValue (types as DType, shapes as TensorShapeProto, strings as bytes)."""
     kind = attr.WhichOneof("value")
     if kind == "type":
-        return dtypes.as_dtype(attr.type)
+        return _dtype(attr.type)
     if kind == "list":
         lst = attr.list
         for field in ("s", "i", "f", "b", "shape", "tensor", "func"):
             if getattr(lst, field):
                 return list(getattr(lst, field))
         if lst.type:
-            return [dtypes.as_dtype(t) for t in lst.type]
+            return [_dtype(t) for t in lst.type]
         return []
     if kind is None:
         return None
     return getattr(attr, kind)
+
+
+def _dtype(enum):
+    """The DType of a type attr; InvalidArgumentError (TF's text) for an enum that names none (from the wire)."""
+    try:
+        return dtypes.as_dtype(enum)
+    except TypeError:
+        raise errors.InvalidArgumentError(None, None, f"AttrValue has invalid DataType enum: {enum}") from None
 
 
 def attr_dict(node_def):

@@ -9,9 +9,11 @@ methods declared here, so nothing needs to ask which one it holds.
   SessionMaster adds what a client Session needs: `tfmini.server.local.LocalMaster` (the embedded
   session), `InProcessMaster` (a Session on a server of its own process, TF's LocalMaster) and MasterStub.
 
-Requests and responses are the protos of master.proto and worker.proto. Every method takes `timeout`,
-in seconds: None means the default for its kind (a control call's few seconds, or a step's operation
-timeout). An in-process call runs in the caller's thread, and what it waits for has deadlines of its own.
+Requests and responses are the protos of master.proto and worker.proto; the `*_arrays` calls carry tensors
+beside them as numpy arrays, which an in-process call passes by reference (no TensorProto round trip) and a
+stub converts to and from the protos the wire needs (`sends_as_protos`, `feeds_as_protos`). Every method
+takes `timeout`, in seconds: None means the default for its kind (a control call's few seconds, or a step's
+operation timeout). An in-process call runs in the caller's thread, and what it waits for has deadlines of its own.
 """
 from typing import Protocol, runtime_checkable
 
@@ -31,6 +33,11 @@ class WorkerInterface(Protocol):
     def deregister_graph(self, request, timeout=None): ...
     def run_graph(self, request, timeout=None): ...
 
+    def run_graph_arrays(self, request, sends, timeout=None):
+        """run_graph with more sent tensors as arrays (`sends`: {rendezvous key: array}, beside request.send);
+        returns (response, {key: array}): the tensors of request.recv_key it hands back as arrays, and any it
+        could not (a stub's, which came over the wire) as TensorProtos in response.recv."""
+
     def start_run_graph(self, request, timeout=None) -> PendingCall:
         """RunGraph without waiting for it: the master starts one per remote task, then awaits them all."""
 
@@ -48,11 +55,21 @@ class MasterInterface(Protocol):
     def create_session(self, request, timeout=None): ...
     def extend_session(self, request, timeout=None): ...
     def run_step(self, request, timeout=None): ...
+
+    def run_step_arrays(self, request, feeds, timeout=None):
+        """run_step with feeds[i] the array of request.feed[i] (None: its TensorProto holds the value; the
+        TensorProto gives the dtype either way); returns (response, fetched): fetched[i] is fetch i as an array,
+        or None where response.tensor[i] (or response.tfmini_pull) holds it."""
+
     def close_session(self, request, timeout=None): ...
     def list_devices(self, request, timeout=None): ...
     def reset(self, request, timeout=None): ...
     def make_callable(self, request, timeout=None): ...
     def run_callable(self, request, timeout=None): ...
+
+    def run_callable_arrays(self, request, feeds, timeout=None):
+        """run_callable with feeds[i] the array of request.feed[i] (None: that TensorProto holds it); returns
+        (response, fetched) as run_step_arrays does."""
     def release_callable(self, request, timeout=None): ...
 
 
@@ -67,6 +84,25 @@ class SessionMaster(MasterInterface, Protocol):
 
     def close(self):
         """Frees what this handle holds (not the master itself, which may serve others)."""
+
+
+def sends_as_protos(request, sends):
+    """`request` (a RunGraphRequest) with `sends` ({rendezvous key: array}) added to its send TensorProtos."""
+    from tfmini.core.tensor_util import make_tensor_proto
+    for key, value in sends.items():
+        named = request.send.add()
+        named.name = key
+        named.tensor.CopyFrom(make_tensor_proto(value))
+    return request
+
+
+def feeds_as_protos(tensors, feeds):
+    """Puts each array of `feeds` in its TensorProto of `tensors` (which gives its dtype)."""
+    from tfmini.core import dtypes
+    from tfmini.core.tensor_util import make_tensor_proto
+    for tensor, value in zip(tensors, feeds):
+        if value is not None:
+            tensor.CopyFrom(make_tensor_proto(value, dtypes.as_dtype(tensor.dtype)))
 
 
 def methods(protocol):

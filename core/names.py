@@ -11,11 +11,9 @@ def parse_tensor_name(name):
     node, _, index = name.partition(":")
     if not index:
         return node, 0
-    try:
+    if index.isascii() and index.isdigit():  # not int()'s "-1", " 1" or "1_0"
         return node, int(index)
-    except ValueError:
-        raise errors.InvalidArgumentError(None, None, f"Invalid tensor name '{name}': '{index}' is not an output "
-                                                      f"index") from None
+    raise errors.InvalidArgumentError(None, None, f"Invalid tensor name '{name}': '{index}' is not an output index")
 
 
 def input_source(name):

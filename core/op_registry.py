@@ -164,6 +164,9 @@ define("ReaderNumRecordsProducedV2", "ReaderResetV2", ref_inputs=(0,), stateful=
 # String and parsing ops of the input pipelines; reading the file system is an effect (never folded).
 define("AsString", "DecodeCSV", "DecodeRaw", "StringJoin", "StringSplit", "StringToNumber", "Substr")
 define("MatchingFiles", "ReadFile", stateful=True)
+# Checkpoints in TF's V2 format, written and read on the variables' own tasks (issue 17; core/tensor_bundle.py).
+define("MergeV2Checkpoints", "RestoreV2", "SaveV2", stateful=True)
+define("ShardedFilename", "ShardedFilespec")
 # tf.train.Example parsing (tf.parse_example / parse_single_example both build ParseExampleV2, as TF 2 does).
 define("ParseExampleV2", "ParseSequenceExampleV2", "ParseTensor", "SerializeTensor")
 
@@ -179,5 +182,28 @@ define("Iterator", "IteratorFromStringHandle", "IteratorFromStringHandleV2", "It
 define("IteratorGetNext", "IteratorToStringHandle", ref_inputs=(0,), stateful=True)
 define("MakeIterator", ref_inputs=(1,), stateful=True)
 
+# Conditional accumulators (SyncReplicasOptimizer, issue 17): the accumulator is a resource of its task (the ps
+# of its variable), and every op taking it (input 0) is placed with it. TF's dense accumulator is the Resource*
+# family, its sparse one and older graphs' dense one the string-ref family; the kernels are shared.
+define("ConditionalAccumulator", "ResourceConditionalAccumulator", "SparseConditionalAccumulator", stateful=True)
+define("AccumulatorApplyGradient", "AccumulatorNumAccumulated", "AccumulatorSetGlobalStep", "AccumulatorTakeGradient",
+       "ResourceAccumulatorApplyGradient", "ResourceAccumulatorNumAccumulated", "ResourceAccumulatorSetGlobalStep",
+       "ResourceAccumulatorTakeGradient", "SparseAccumulatorApplyGradient", "SparseAccumulatorTakeGradient",
+       ref_inputs=(0,), stateful=True)
+
 # Internal: the master's cut edges and the client's feeds and fetches.
 define("_Send", "_Recv", "_HostSend", "_HostRecv", stateful=True)
+# Control flow (TF 1.x's v1 representation: frames, iterations, dead tensors; worker/frames.py runs them).
+# The Ref* forms carry a variable reference through (input 0 is a ref; they are placed with the variable).
+define("ControlTrigger", "Enter", "Exit", "LoopCond", "Merge", "NextIteration", "Switch")
+define("RefEnter", "RefExit", "RefMerge", "RefNextIteration", "RefSwitch", ref_inputs=(0,), stateful=True)
+# The stacks of while_loop gradients: the forward loop pushes each iteration's value, the backward loop pops.
+define("StackV2", stateful=True)
+define("StackCloseV2", "StackPopV2", "StackPushV2", ref_inputs=(0,), stateful=True)
+# TensorArray (tf.TensorArray, map_fn, scan, dynamic_rnn): a step's array is a resource of its task made by
+# TensorArrayV3; every op that takes its handle (input 0) is placed with it. The flow tensor orders the ops.
+define("TensorArrayV3", stateful=True)
+define("TensorArrayCloseV3", "TensorArrayConcatV3", "TensorArrayGatherV3", "TensorArrayGradV3", "TensorArrayReadV3",
+       "TensorArrayScatterV3", "TensorArraySizeV3", "TensorArraySplitV3", "TensorArrayWriteV3", ref_inputs=(0,),
+       stateful=True)
+define("ReverseSequence")  # bidirectional_dynamic_rnn reverses each sequence up to its length

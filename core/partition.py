@@ -7,7 +7,7 @@ client-terminated `_Recv`s named `_recv_<node>_<i>` on the device that uses
 them, fetches client-terminated `_Send`s named `_send_<node>_<i>` on the
 device that makes them; the master fills and drains those through RunGraph.
 """
-from tfmini.core import dtypes
+from tfmini.core import control_flow_partition, dtypes, op_types
 from tfmini.core import attrs as attr_lib
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import input_source
@@ -30,7 +30,14 @@ class Partitioning:
 
 
 def _output_dtype(node, index):
-    """Best static guess of a node's output dtype, for the `T`/`tensor_type` attrs of send/recv."""
+    """A node's output dtype, for the `T`/`tensor_type` attrs of send/recv: by its op's type signature where it
+    has one (an `Equal` of floats outputs a bool), else the best static guess."""
+    dtype = op_types.declared_output_type(node, index)
+    if dtype is not None:
+        return dtype
+    for key in ("component_types", "output_types", "dtypes"):  # list(type): one per output (dequeues, RestoreV2)
+        if key in node.attr and node.attr[key].WhichOneof("value") == "list" and index < len(node.attr[key].list.type):
+            return dtypes.as_dtype(node.attr[key].list.type[index]).base_dtype
     for key in ("dtype", "T", "DstT", "out_type", "output_type", "Tout"):
         if key in node.attr and node.attr[key].WhichOneof("value") == "type":
             return dtypes.as_dtype(node.attr[key].type).base_dtype
@@ -164,4 +171,6 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
                           (src if idx == 0 else f"{src}:{idx}"))
         out.graph(t).node.append(send)
         out.fetch_keys[t].append((fetch, make_key(device, inc, device, fetch)))
+    if control_flow_partition.uses_control_flow(nodes, order):  # loops spread over tasks: control loops
+        control_flow_partition.add_control_loops(out, nodes, order, edges, placement, task, incarnation_of, fresh)
     return out

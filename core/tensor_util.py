@@ -6,7 +6,7 @@ Numeric tensors of more than one element travel as raw little-endian bytes in
 """
 import numpy as np
 
-from tfmini.core import dtypes
+from tfmini.core import dtypes, errors, memory_limits
 from tfmini.core.tensor_shape import TensorShape
 from tfmini.protos import tensor_pb2
 
@@ -114,6 +114,21 @@ def _append_values(proto, tf_dtype, flat):
         field.extend(flat.tolist())
 
 
+_UNPARSED = (dtypes.resource, dtypes.variant)  # handles and variants never travel as values here
+
+
+def parse_tensor(proto, what="tensor"):
+    """make_ndarray for a TensorProto from the wire (a feed, a RunGraph send): InvalidArgumentError ("Unable to
+    parse tensor proto", as TF) for one that holds no valid tensor, not the Python error it would raise."""
+    try:
+        dtype = dtypes.as_dtype(proto.dtype)
+        if dtype.base_dtype in _UNPARSED or dtype.is_ref_dtype:
+            raise TypeError(f"a {dtype.name} tensor cannot be sent as a value")
+        return make_ndarray(proto)
+    except (TypeError, ValueError) as e:
+        raise errors.InvalidArgumentError(None, None, f"Unable to parse tensor proto for {what}: {e}") from None
+
+
 def make_ndarray(proto):
     """The numpy array a TensorProto holds (zero-copy view of tensor_content where possible)."""
     fast = _FAST_BY_ENUM.get(proto.dtype)
@@ -129,6 +144,8 @@ def make_ndarray(proto):
     np_type = tf_dtype.as_numpy_dtype
     if proto.tensor_content:
         return np.frombuffer(proto.tensor_content, dtype=np.dtype(np_type).newbyteorder(_LITTLE)).reshape(shape)
+    # A short repeated field is filled to the shape: check what the shape declares before allocating it.
+    memory_limits.check_decode(shape, np.dtype(np_type).itemsize, tf_dtype.name)
     num = int(np.prod(shape))
     if tf_dtype == dtypes.string:
         values = np.array(list(proto.string_val), dtype=object)
@@ -148,5 +165,8 @@ def make_ndarray(proto):
         return np.zeros(shape, dtype=values.dtype) if tf_dtype != dtypes.string else np.full(shape, b"", dtype=object)
     if values.size > num:
         raise ValueError(f"TensorProto has {values.size} values for shape {list(shape)}")
-    # Fewer values than elements: the last value fills the rest (TF's rule).
-    return np.concatenate([values, np.repeat(values[-1:], num - values.size)]).reshape(shape)
+    # Fewer values than elements: the last value fills the rest (TF's rule), in one allocation.
+    out = np.empty(num, dtype=values.dtype)
+    out[:values.size] = values
+    out[values.size:] = values[-1]
+    return out.reshape(shape)

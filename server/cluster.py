@@ -6,7 +6,7 @@ object itself (called directly), the others are gRPC stubs.
 import concurrent.futures
 import threading
 
-from tfmini.core import errors
+from tfmini.core import errors, interfaces
 from tfmini.core.device import DeviceSpec
 from tfmini.protos import worker_pb2
 
@@ -52,29 +52,32 @@ class Cluster:
         with self._lock:
             self._devices = None
 
-    def run_partitions(self, parts, requests, step_id, timeout):
-        """Runs one RunGraph per part; if any fails, the step is aborted everywhere and the error raised."""
+    def run_partitions(self, parts, requests, step_id, timeout, sends):
+        """Runs one RunGraph per part, `sends[i]` ({rendezvous key: array}) beside requests[i]'s own; returns
+        [(response, {key: array})] (WorkerInterface.run_graph_arrays). If any fails, the step is aborted
+        everywhere and the error raised."""
         if len(parts) == 1:
             part = parts[0]
             if part.task == self.local_task:
-                return [part.worker.run_graph(requests[0])]
+                return [part.worker.run_graph_arrays(requests[0], sends[0])]
             try:
-                return [part.worker.run_graph(requests[0], timeout)]
+                return [part.worker.run_graph_arrays(requests[0], sends[0], timeout)]
             except errors.OpError:
                 self._abort(parts, step_id)
                 raise
         local = [i for i, p in enumerate(parts) if p.task == self.local_task]
-        futures = {i: p.worker.start_run_graph(requests[i], timeout) for i, p in enumerate(parts) if i not in local}
+        futures = {i: p.worker.start_run_graph(interfaces.sends_as_protos(requests[i], sends[i]), timeout)
+                   for i, p in enumerate(parts) if i not in local}
         results, first_error = [None] * len(parts), None
         try:
             for i in local:
-                results[i] = parts[i].worker.run_graph(requests[i])
+                results[i] = parts[i].worker.run_graph_arrays(requests[i], sends[i])
         except errors.OpError as e:
             first_error = e
             self._abort(parts, step_id)
         for i, future in futures.items():
             try:
-                results[i] = future.result(None if timeout is None else timeout + 5)  # the RPC has its deadline
+                results[i] = future.result(None if timeout is None else timeout + 5), {}  # the RPC has its deadline
             except concurrent.futures.TimeoutError:
                 first_error = first_error or errors.DeadlineExceededError(
                     None, None, f"Step {step_id} timed out on {parts[i].task}")

@@ -11,6 +11,7 @@ Failures look as they do for unary calls: an error of the server travels in the 
 message); a stream that breaks (peer gone, link cut, keepalive timeout) fails every call waiting on it
 with the transport's error, and the next call opens a new stream.
 """
+import collections
 import itertools
 import logging
 import queue
@@ -25,18 +26,48 @@ from tfmini.protos import link_pb2
 
 log = logging.getLogger("tfmini.server")
 LINK = "Link"
+# (caller host, "sent" or "received") -> bytes this process served to / took from each caller: link frames here,
+# unary and streamed calls in grpc_transport. The caller's host, as gRPC reports it, is all a server knows of it.
+SERVED_PEER_BYTES = collections.Counter()
+
+
+def caller_host(context):
+    """The caller's host ("127.0.0.1", "::1") from the gRPC peer string ("ipv4:127.0.0.1:50412")."""
+    peer = context.peer() or "unknown"
+    kind, _, rest = peer.partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return kind
+    return rest.rpartition(":")[0].strip("[]") or rest
 
 
 # -- server side --------------------------------------------------------------
-def link_handler(serve, pool, serve_async):
+def link_handler(serve, pool, serve_async, streams=None):
     """The stream handler. A request frame either goes to `serve_async(rpc, payload, reply)`, which takes it
     (returns True) when its method answers by callback, calling reply(response bytes, OpError or None) later
     from whatever thread has the answer (a waiting RecvTensor holds no thread); or it runs
     `serve(rpc, payload) -> (response bytes, OpError or None)` on `pool` (a call may block, e.g. RunGraph on
-    its pulls). Either way its response frame is queued back to the stream."""
+    its pulls). Either way its response frame is queued back to the stream. `streams` (server/limits.py
+    Slots) bounds the open streams per peer connection: each holds a server thread for its life."""
     def handle(frames, context):
+        peer = context.peer() or ""
+        if streams is not None:
+            try:
+                streams.acquire(peer)
+            except errors.ResourceExhaustedError as e:
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, e.message)
+        try:
+            yield from _serve_stream(frames, context)
+        finally:
+            if streams is not None:
+                streams.release(peer)
+
+    def _serve_stream(frames, context):
         out = queue.SimpleQueue()
         open_calls = _Counter()
+        caller = caller_host(context)
+        # Calls of this stream running on `pool` (server/limits.py LinkStreams.calls_per_stream): past the cap a
+        # frame is answered RESOURCE_EXHAUSTED at once, and the reader goes on reading.
+        running = threading.Semaphore(streams.calls_per_stream) if streams is not None else None
 
         def reply_to(frame_id):
             def reply(response, error):
@@ -51,11 +82,17 @@ def link_handler(serve, pool, serve_async):
             return reply
 
         def run(frame):
-            reply_to(frame.id)(*serve(frame.method, frame.payload))
+            try:
+                answer = serve(frame.method, frame.payload)
+            finally:
+                if running is not None:
+                    running.release()  # before the reply: a caller answered may send its next call at once
+            reply_to(frame.id)(*answer)
 
         def read():
             try:
                 for raw in frames:
+                    SERVED_PEER_BYTES[caller, "received"] += len(raw)
                     try:
                         frame = link_pb2.LinkFrame.FromString(raw)
                     except DecodeError as e:
@@ -63,6 +100,9 @@ def link_handler(serve, pool, serve_async):
                         return
                     open_calls.add(1)
                     if not serve_async(frame.method, frame.payload, reply_to(frame.id)):
+                        if running is not None and not running.acquire(blocking=False):
+                            reply_to(frame.id)(None, streams.too_many_calls(context.peer()))
+                            continue
                         pool.submit(run, frame)
                 open_calls.wait_zero()  # the client is done sending: answer what it asked, then end
             except (grpc.RpcError, RuntimeError):
@@ -77,6 +117,7 @@ def link_handler(serve, pool, serve_async):
                 return
             if isinstance(item, Exception):
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{LINK}: malformed LinkFrame: {item}")
+            SERVED_PEER_BYTES[caller, "sent"] += len(item)
             yield item
     return grpc.stream_stream_rpc_method_handler(handle)
 

@@ -24,9 +24,12 @@ import grpc
 import numpy as np
 from google.protobuf.message import DecodeError
 
-from tfmini.core import dtypes, errors, tensor_util
+from tfmini.core import dtypes, errors, interfaces, large_tensors, memory_limits, tensor_util
+from tfmini.core.deadness import DEAD
 from tfmini.protos import master_pb2, worker_pb2
 from tfmini.server import grpc_link
+from tfmini.server import limits as server_limits
+from tfmini.server import security
 
 log = logging.getLogger("tfmini.server")
 
@@ -56,7 +59,8 @@ WORKER_METHODS = [
     ("RecvTensor", _w.RecvTensorRequest, _w.RecvTensorResponse, "recv_tensor"),
 ]
 STREAM_METHOD = "RecvTensorStream"
-STEP_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor", STREAM_METHOD}  # may take as long as a step
+# May take as long as a step (RegisterGraph folds constants and compiles the plan: a 256 MB range takes seconds).
+STEP_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor", STREAM_METHOD, "RegisterGraph"}
 LINK_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor"}  # tfmini to tfmini: over a Link stream
 
 INT32_MAX = 2**31 - 1
@@ -66,15 +70,15 @@ CHANNEL_OPTIONS = [
     ("grpc.min_reconnect_backoff_ms", 100), ("grpc.enable_retries", 0),
     # Keepalive pings find a peer that vanished mid-call (a dead host, a cut link) within ~3 s, so an
     # in-flight step fails with UNAVAILABLE instead of waiting out its deadline.
-    ("grpc.keepalive_time_ms", 1000), ("grpc.keepalive_timeout_ms", 2000),
+    ("grpc.keepalive_time_ms", 1000), ("grpc.keepalive_timeout_ms", 3000),
     ("grpc.keepalive_permit_without_calls", 1), ("grpc.http2.max_pings_without_data", 0),
+    ("grpc.http2.ping_timeout_ms", 3000),
 ]
 SERVER_OPTIONS = [("grpc.http2.min_recv_ping_interval_without_data_ms", 500), ("grpc.http2.max_ping_strikes", 0),
                   ("grpc.so_reuseport", 0)]
 CONTROL_TIMEOUT = 3.0      # seconds for RPCs that only touch bookkeeping: an unreachable task fails fast
 DEFAULT_STEP_TIMEOUT = 600.0  # seconds for a step's RPCs when the config gives no operation timeout
-STREAM_THRESHOLD = 4 << 20  # tensors above this many bytes are streamed in chunks
-CHUNK = 1 << 20
+CHUNK = large_tensors.CHUNK_BYTES  # a large tensor's stream (core/large_tensors.py says what is large)
 
 STREAM_OK = "tfmini/stream-ok"   # RecvTensorRequest.transport_options: "answer a large tensor by stream"
 STREAMED = "tfmini/streamed"     # RecvTensorResponse.transport_options: "too large: pull it by stream"
@@ -126,28 +130,41 @@ def _invoke(rpc, fn, *args):
         if rpc != "RecvTensor":
             log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
         return None, e
+    except MemoryError as e:  # an allocation no limit caught (core/memory_limits.py): TF's OOM, not a bug
+        log.warning("%s failed: out of memory: %s", rpc, e)
+        return None, memory_limits.oom_error(e, f" ({rpc})")
     except Exception as e:  # noqa: BLE001 - a bug must not take the server down
         log.exception("%s crashed", rpc)
         return None, errors.InternalError(None, None, f"{rpc}: {type(e).__name__}: {e}")
 
 
-def _serve(rpc, request_type, fn, raw):
-    """One call on raw request bytes: (request or None, response bytes or None, OpError or None)."""
+def _serve(rpc, request_type, fn, raw, timeout=None):
+    """One call on raw request bytes: (request or None, response bytes or None, OpError or None). `timeout`:
+    the caller's deadline, in seconds from now (None: none), which the call waits no longer than."""
     RPC_BYTES[rpc] += len(raw)
     request, error = _parse(rpc, request_type, raw)
     if error is not None:
         RPCS_SERVED[rpc, _code_name(error)] += 1
         return None, None, error
-    response, error = _invoke(rpc, fn, request)
+    response, error = _invoke(rpc, fn, request, timeout)
     response = None if error is not None else response.SerializeToString()
     RPC_BYTES[rpc] += len(response or b"")
     RPCS_SERVED[rpc, _code_name(error)] += 1
     return request, response, error
 
 
+def _caller_timeout(context):
+    """Seconds left of the caller's deadline; None when it set none (grpc reports a far-off one)."""
+    left = context.time_remaining()
+    return None if left is None or left > 1e6 else max(left, 0.0)
+
+
 def _unary_handler(rpc, request_type, response_type, fn):
     def handle(raw, context):
-        request, response, error = _serve(rpc, request_type, fn, raw)
+        request, response, error = _serve(rpc, request_type, fn, raw, _caller_timeout(context))
+        caller = grpc_link.caller_host(context)
+        grpc_link.SERVED_PEER_BYTES[caller, "received"] += len(raw)
+        grpc_link.SERVED_PEER_BYTES[caller, "sent"] += len(response or b"")
         if error is None:
             return response
         if getattr(request, "store_errors_in_response_body", False):  # TF clients ask for this
@@ -156,7 +173,7 @@ def _unary_handler(rpc, request_type, response_type, fn):
     return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
 
 
-def _link_handler(service, methods, pool, async_methods=None):
+def _link_handler(service, methods, pool, async_methods=None, streams=None):
     """The Link stream of `service`: frames naming any of `methods` {rpc: (request type, fn)}, or of
     `async_methods` {rpc: (request type, fn(request, done))}, which answer by calling done(response, error)."""
     async_methods = async_methods or {}
@@ -185,7 +202,7 @@ def _link_handler(service, methods, pool, async_methods=None):
             RPCS_SERVED[rpc, _code_name(error)] += 1
             reply(None, error)
         return True
-    return grpc_link.link_handler(serve, pool, serve_async)
+    return grpc_link.link_handler(serve, pool, serve_async, streams)
 
 
 def _as_response(value):
@@ -193,18 +210,25 @@ def _as_response(value):
                                          send_start_micros=int(time.time() * 1e6))
 
 
-def _stream_handler(worker):
+def _stream_handler(worker, waiting):
     def handle(raw, context):
         try:
             request = worker_pb2.RecvTensorRequest.FromString(raw)
-            value = np.asarray(worker.recv_value(request, context.time_remaining()))
+            waiting.acquire()
+            try:
+                value = np.asarray(worker.recv_value(request, _caller_timeout(context)))
+            finally:
+                waiting.release()
         except DecodeError as e:
             _abort(context, errors.InvalidArgumentError(
                 None, None, f"{STREAM_METHOD}: malformed RecvTensorRequest: {e}"))
         except errors.OpError as e:
             _abort(context, e)
         RPC_BYTES[STREAM_METHOD] += len(raw) + value.nbytes
-        if value.dtype == object or value.nbytes <= STREAM_THRESHOLD:
+        caller = grpc_link.caller_host(context)
+        grpc_link.SERVED_PEER_BYTES[caller, "received"] += len(raw)
+        grpc_link.SERVED_PEER_BYTES[caller, "sent"] += value.nbytes
+        if not large_tensors.is_large(value):
             yield _as_response(value).SerializeToString()
             return
         value = np.ascontiguousarray(value)
@@ -221,19 +245,21 @@ def _stream_handler(worker):
     return grpc.unary_stream_rpc_method_handler(handle)
 
 
-def master_handler(master, pool):
+def master_handler(master, pool, streams=None):
     handlers = {rpc: _unary_handler(rpc, req, resp, getattr(master, fn)) for rpc, req, resp, fn in MASTER_METHODS}
     handlers[grpc_link.LINK] = _link_handler(MASTER_SERVICE, {rpc: (req, getattr(master, fn))
-                                                              for rpc, req, _, fn in MASTER_METHODS}, pool)
+                                                              for rpc, req, _, fn in MASTER_METHODS}, pool,
+                                             streams=streams)
     return grpc.method_handlers_generic_handler(MASTER_SERVICE, handlers)
 
 
 def _recv_response(worker, request, value):
     """RecvTensor's answer. A tfmini peer that says it can stream gets only a marker for a large tensor
     (which stays parked for its RecvTensorStream): one small call is the fast path for small ones."""
+    if value is DEAD:  # a dead tensor of a loop or cond spread over tasks (worker/frames.py)
+        return worker_pb2.RecvTensorResponse(is_dead=True, send_start_micros=int(time.time() * 1e6))
     value = np.asarray(value)
-    if request.transport_options.type_url == STREAM_OK and value.dtype != object and \
-            value.nbytes > STREAM_THRESHOLD:
+    if request.transport_options.type_url == STREAM_OK and large_tensors.is_large(value):
         worker.park(request.step_id, request.rendezvous_key, value)
         response = worker_pb2.RecvTensorResponse()
         response.transport_options.type_url = STREAMED
@@ -241,9 +267,16 @@ def _recv_response(worker, request, value):
     return _as_response(value)
 
 
-def _recv_tensor(worker):
+def _recv_tensor(worker, waiting):
+    """The unary RecvTensor: it holds a server thread while it waits (up to the caller's deadline), so only
+    `waiting` (server/limits.py) may wait at once; past that it fails with RESOURCE_EXHAUSTED."""
     def recv_tensor(request, timeout=None):
-        return _recv_response(worker, request, worker.recv_value(request, timeout))
+        waiting.acquire()
+        try:
+            value = worker.recv_value(request, timeout)
+        finally:
+            waiting.release()
+        return _recv_response(worker, request, value)
     return recv_tensor
 
 
@@ -259,28 +292,35 @@ def _recv_tensor_async(worker):
     return recv_tensor
 
 
-def worker_handler(worker, pool):
+def worker_handler(worker, pool, streams=None):
+    waiting = server_limits.waiting_recvs()
     methods = {rpc: (req, getattr(worker, fn)) for rpc, req, _, fn in WORKER_METHODS}
-    methods["RecvTensor"] = (worker_pb2.RecvTensorRequest, _recv_tensor(worker))
+    methods["RecvTensor"] = (worker_pb2.RecvTensorRequest, _recv_tensor(worker, waiting))
     handlers = {rpc: _unary_handler(rpc, req, resp, methods[rpc][1]) for rpc, req, resp, _ in WORKER_METHODS}
-    handlers[STREAM_METHOD] = _stream_handler(worker)
+    handlers[STREAM_METHOD] = _stream_handler(worker, waiting)
     handlers[grpc_link.LINK] = _link_handler(WORKER_SERVICE, methods, pool,
-                                             {"RecvTensor": (worker_pb2.RecvTensorRequest, _recv_tensor_async(worker))})
+                                             {"RecvTensor": (worker_pb2.RecvTensorRequest, _recv_tensor_async(worker))},
+                                             streams)
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
 
 
-def service_handlers(master, worker):
-    """Both services' handlers, and the pool (shut it down with the server) that runs calls from links."""
+def service_handlers(master, worker, max_streams_per_peer=None, max_calls_per_stream=None):
+    """Both services' handlers, and the pool (shut it down with the server) that runs calls from links.
+    Their Link streams share one bound (server/limits.py): `max_streams_per_peer` per peer connection, and
+    `max_calls_per_stream` calls running on the pool per stream."""
     pool = grpc_link.make_pool()
-    return (master_handler(master, pool), worker_handler(worker, pool)), pool
+    streams = server_limits.link_streams(max_streams_per_peer, max_calls_per_stream)
+    return (master_handler(master, pool, streams), worker_handler(worker, pool, streams)), pool
 
 
-def make_server(bind, handlers, max_workers=512):
+def make_server(bind, handlers, max_workers=512, settings=None):
     """A started-later grpc.Server bound to `bind` ("host:port"); returns (server, bound port). Each peer
-    process's link streams hold a thread for their life, so the pool (threads made on demand) is large."""
+    process's link streams hold a thread for their life, so the pool (threads made on demand) is large.
+    `settings` (server/security.py): TLS material and the cluster token every call must carry."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="rpc"),
-                         handlers=handlers, options=CHANNEL_OPTIONS + SERVER_OPTIONS)
-    port = server.add_insecure_port(bind)
+                         handlers=handlers, options=CHANNEL_OPTIONS + SERVER_OPTIONS,
+                         interceptors=security.server_interceptors(settings))
+    port = security.add_port(server, bind, settings)
     if port == 0:
         raise errors.UnavailableError(None, None, f"Could not bind a gRPC server to {bind}")
     return server, port
@@ -302,16 +342,18 @@ def _translate(e, rpc, peer):
 _shared, _shared_lock = {}, threading.Lock()
 
 
-def _channel_and_links(address):
+def _channel_and_links(address, settings=None):
     """The process's channel to `address` and its link per service, made once and shared by every stub (as
     TF's channel cache): sessions come and go, the connection and its link streams stay. A link stream
-    holds a server thread for its life, so one per process, not one per session."""
+    holds a server thread for its life, so one per process, not one per session. `settings`: TLS and token
+    (server/security.py; None: the environment's)."""
+    settings = settings or security.current()
     with _shared_lock:
-        entry = _shared.get(address)
+        entry = _shared.get((address, settings))
         if entry is None:
-            channel = grpc.insecure_channel(address, options=CHANNEL_OPTIONS)
+            channel = security.channel(address, settings, CHANNEL_OPTIONS)
             links = {service: grpc_link.Link(channel, service) for service in (MASTER_SERVICE, WORKER_SERVICE)}
-            entry = _shared[address] = (channel, links)
+            entry = _shared[address, settings] = (channel, links)
         return entry
 
 
@@ -320,10 +362,10 @@ class Stub:
     (LINK_RPCS) travel over the address's link stream, the others as unary calls; `self._start[rpc]`
     starts a link call without waiting for it."""
 
-    def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+    def __init__(self, address, service, methods, peer, step_timeout_s=DEFAULT_STEP_TIMEOUT, settings=None):
         self.address, self.peer = address, peer
         self.step_timeout = step_timeout_s
-        self.channel, links = _channel_and_links(address)
+        self.channel, links = _channel_and_links(address, settings)
         self._link = links[service]
         self._start = {}
         for rpc, req, resp, fn in methods:
@@ -405,14 +447,18 @@ class WorkerStub(Stub):
     """A remote worker (core.interfaces.WorkerInterface): the WorkerService methods, `start_run_graph`, and
     `recv_array`, which streams a large tensor."""
 
-    def __init__(self, address, task, step_timeout_s=DEFAULT_STEP_TIMEOUT):
-        super().__init__(address, WORKER_SERVICE, WORKER_METHODS, f"task {task} at {address}", step_timeout_s)
+    def __init__(self, address, task, step_timeout_s=DEFAULT_STEP_TIMEOUT, settings=None):
+        super().__init__(address, WORKER_SERVICE, WORKER_METHODS, f"task {task} at {address}", step_timeout_s,
+                         settings)
         self.task = task
         self._stream = self.channel.unary_stream(f"/{WORKER_SERVICE}/{STREAM_METHOD}",
                                                  request_serializer=worker_pb2.RecvTensorRequest.SerializeToString)
 
     def start_run_graph(self, request, timeout=None):
         return self._start["RunGraph"](request, timeout)
+
+    def run_graph_arrays(self, request, sends, timeout=None):
+        return self.run_graph(interfaces.sends_as_protos(request, sends), timeout), {}  # recv: TensorProtos
 
     def recv_array(self, step_id, key, timeout=None, large=False):
         """Tensor `key` of step `step_id` as a numpy array, however large: a small one in one RecvTensor, a
@@ -422,6 +468,8 @@ class WorkerStub(Stub):
         request = worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key)
         request.transport_options.type_url = STREAM_OK
         response = self.recv_tensor(request, timeout)
+        if response.is_dead:
+            return DEAD
         if response.transport_options.type_url != STREAMED:
             return tensor_util.make_ndarray(response.tensor)
         return self.stream_array(step_id, key, timeout)
@@ -438,6 +486,7 @@ class WorkerStub(Stub):
                 return tensor_util.make_ndarray(proto)
             np_dtype = np.dtype(dtypes.as_dtype(proto.dtype).as_numpy_dtype)
             shape = [d.size for d in proto.tensor_shape.dim]
+            memory_limits.check_alloc(shape, np_dtype.itemsize, f"RecvTensor {key}", np_dtype.name)
             out = np.empty(shape, np_dtype)
             if out.size == 0 or (out.size == 1 and not shape):
                 return tensor_util.make_ndarray(proto)
@@ -465,13 +514,37 @@ class MasterStub(Stub):
     """A remote master (core.interfaces.SessionMaster): the MasterService methods, and `pull`, which
     streams a large fetch straight from the task that made it (the master only says where it is)."""
 
-    pull_fetch_bytes = STREAM_THRESHOLD  # fetches above this are pulled, not carried by RunStep
+    pull_fetch_bytes = large_tensors.LARGE_TENSOR_BYTES  # fetches above this are pulled, not carried by RunStep
 
-    def __init__(self, address, step_timeout_s=DEFAULT_STEP_TIMEOUT):
-        super().__init__(address, MASTER_SERVICE, MASTER_METHODS, f"master at {address}", step_timeout_s)
-        self._workers = WorkerCache({}, step_timeout_s=step_timeout_s)
+    def __init__(self, address, step_timeout_s=DEFAULT_STEP_TIMEOUT, settings=None):
+        super().__init__(address, MASTER_SERVICE, MASTER_METHODS, f"master at {address}", step_timeout_s,
+                         settings)
+        self._workers = WorkerCache({}, step_timeout_s=step_timeout_s, settings=settings)
+        self._cluster = {}  # task -> address, as the master named its cluster at CreateSession
+        create = self.create_session
+
+        def create_session(request, timeout=None):
+            response = create(request, timeout)
+            self._cluster = dict(response.tfmini_task_address)
+            return response
+        self.create_session = create_session
+
+    def run_step_arrays(self, request, feeds, timeout=None):
+        interfaces.feeds_as_protos([named.tensor for named in request.feed], feeds)
+        return self.run_step(request, timeout), [None] * len(request.fetch)  # fetches: TensorProtos
+
+    def run_callable_arrays(self, request, feeds, timeout=None):
+        interfaces.feeds_as_protos(request.feed, feeds)
+        response = self.run_callable(request, timeout)
+        return response, [None] * len(response.fetch)
 
     def pull(self, location, timeout=None):
+        """Only from the master itself or a task of the cluster it named when the session was created: a
+        reply cannot send this client (and its token) to any other address."""
+        if location.address != self.address and self._cluster.get(location.task) != location.address:
+            raise errors.PermissionDeniedError(
+                None, None, f"Refusing to pull fetch {location.index} from {location.task} at "
+                            f"{location.address!r}: not an address of the cluster of the master at {self.address}")
         worker = self._workers.get(location.task, location.address)
         return worker.recv_array(location.step_id, location.rendezvous_key, timeout, large=True)
 
@@ -479,11 +552,12 @@ class MasterStub(Stub):
 class WorkerCache:
     """Task name -> worker interface, created on first use: stubs for peers, the object itself for us."""
 
-    def __init__(self, addresses, local_task=None, local_worker=None, step_timeout_s=DEFAULT_STEP_TIMEOUT):
+    def __init__(self, addresses, local_task=None, local_worker=None, step_timeout_s=DEFAULT_STEP_TIMEOUT,
+                 settings=None):
         self.addresses = dict(addresses)
         self._local_task, self._local = local_task, local_worker
         self._stubs, self._lock = {}, threading.Lock()
-        self._timeout = step_timeout_s
+        self._timeout, self._settings = step_timeout_s, settings
 
     def get(self, task, address=None):
         """The worker of `task`; `address` adds a task this cache did not know (a client learns them late)."""
@@ -497,5 +571,5 @@ class WorkerCache:
                     address = address or self.addresses.get(task)
                     if address is None:
                         raise errors.InvalidArgumentError(None, None, f"No worker known for task {task}")
-                    stub = self._stubs[task] = WorkerStub(address, task, self._timeout)
+                    stub = self._stubs[task] = WorkerStub(address, task, self._timeout, self._settings)
         return stub

@@ -8,6 +8,8 @@ it) calls that server's master directly instead of through gRPC.
 import threading
 
 from tfmini.core.interfaces import MasterInterface, methods
+from tfmini.core.large_tensors import LARGE_TENSOR_BYTES
+from tfmini.server import threads
 from tfmini.server.cluster import Cluster
 from tfmini.server.master import Master
 from tfmini.worker.worker import Worker
@@ -36,6 +38,7 @@ class LocalMaster(_DirectMaster):
     """The embedded session's master and worker. Nothing is left on a task to pull: one process has it all."""
 
     def __init__(self, config):
+        threads.configure_session(config)  # a nonzero intra_op_parallelism_threads limits the BLAS pools
         self.worker = Worker(LOCAL_TASK, device_count=dict(config.device_count) if config is not None else None)
         self.cluster = Cluster({LOCAL_TASK: self.worker}, LOCAL_TASK)
         self.master = Master(self.cluster)
@@ -50,8 +53,8 @@ class InProcessMaster(_DirectMaster):
     """A running tf.train.Server's master, for a Session in the same process. Large fetches are pulled from
     their task as a remote client does (MasterStub.pull), so they skip the unary RunGraph response."""
 
-    def __init__(self, server, pull_fetch_bytes):
-        super().__init__(server.master, server.worker_cache.get, pull_fetch_bytes)
+    def __init__(self, server):
+        super().__init__(server.master, server.worker_cache.get, LARGE_TENSOR_BYTES)
 
 
 _servers, _lock = {}, threading.Lock()
@@ -68,7 +71,7 @@ def unregister(address, server):
             del _servers[address]
 
 
-def lookup(address, pull_fetch_bytes):
+def lookup(address):
     """The master of the server of this process listening at `address` (as its target says), else None."""
     server = _servers.get(address)
-    return None if server is None else InProcessMaster(server, pull_fetch_bytes)
+    return None if server is None else InProcessMaster(server)

@@ -35,20 +35,29 @@ class Master:
         with self._lock:
             self._sessions[handle] = session
         log.info("session %s created (%d nodes)", handle, len(request.graph_def.node), extra={"session": handle[:8]})
-        return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version)
+        return master_pb2.CreateSessionResponse(session_handle=handle, graph_version=session.version,
+                                                tfmini_task_address=self.cluster.addresses)
 
     def extend_session(self, request, timeout=None):
         version = self._session(request.session_handle).extend(request.graph_def, request.current_graph_version)
         return master_pb2.ExtendSessionResponse(new_graph_version=version)
 
     def run_step(self, request, timeout=None):
+        session = self._step_session(request)
+        return self._step(session, session.run_step, request, timeout)
+
+    def run_step_arrays(self, request, feeds, timeout=None):
+        session = self._step_session(request)
+        return self._step(session, lambda r, t: session.run_step_arrays(r, feeds, t), request, timeout)
+
+    def _step_session(self, request):
         if request.partial_run_handle:
             raise errors.UnimplementedError(None, None, "partial_run is not supported by tfmini")
         session = self._session(request.session_handle)
         self.steps += 1
         if self.steps % 1000 == 0:
             log.info("%d steps run", self.steps)
-        return self._step(session, session.run_step, request, timeout)
+        return session
 
     def make_callable(self, request, timeout=None):
         handle = self._session(request.session_handle).make_callable(request.options)
@@ -58,8 +67,12 @@ class Master:
         session = self._session(request.session_handle)
         return self._step(session, session.run_callable, request, timeout)
 
+    def run_callable_arrays(self, request, feeds, timeout=None):
+        session = self._session(request.session_handle)
+        return self._step(session, lambda r, t: session.run_callable_arrays(r, feeds, t), request, timeout)
+
     def _step(self, session, run, request, timeout):
-        tokens = log_context.enter(session.handle[:8], self.steps)
+        tokens = log_context.enter(session.handle[:8], None)  # the step's id is set where it is made
         start = time.perf_counter()
         try:
             return run(request, timeout)

@@ -7,12 +7,12 @@ that signature is just one RunGraph per involved worker.
 import logging
 import random
 import threading
-import time
 
-from tfmini.core import errors
+from tfmini.core import dtypes, errors, log_context, op_types, tensor_util
 from tfmini.core.names import canonical_tensor_name, input_source
 from tfmini.core.partition import partition
 from tfmini.protos import master_pb2, worker_pb2
+from tfmini.server import clocks
 from tfmini.server.placement import place
 from tfmini.server.prune import prune
 from tfmini.worker import kernels
@@ -25,13 +25,11 @@ def new_step_id():
     return (0x01 << 56) | random.getrandbits(56)
 
 
-def _merge_step_stats(into, results, sent_us, received_us):
-    """Puts every task's DeviceStepStats into one StepStats on the master's clock: a task's offset is the
-    midpoint of the step's RPCs on the master minus the midpoint of its RunGraph on the task (NTP-style)."""
-    for r in results:
-        shift = 0
-        if r.tfmini_end_micros:
-            shift = (sent_us + received_us) // 2 - (r.tfmini_start_micros + r.tfmini_end_micros) // 2
+def _merge_step_stats(into, results, offsets):
+    """Puts every task's DeviceStepStats into one StepStats on the master's clock: `offsets[i]` is how far
+    the clock of results[i]'s task is ahead of the master's (server/clocks.py)."""
+    for r, offset in zip(results, offsets):
+        shift = -offset
         for dev in r.step_stats.dev_stats:
             merged = into.dev_stats.add()
             merged.CopyFrom(dev)
@@ -52,11 +50,25 @@ class PartitionRun:
 
 
 class Plan:
-    __slots__ = ("parts", "fetch_keys")
+    __slots__ = ("parts", "fetch_keys", "feed_types")
 
-    def __init__(self, parts, fetch_keys):
+    def __init__(self, parts, fetch_keys, feed_types=()):
         self.parts = parts
         self.fetch_keys = fetch_keys  # rendezvous key of each requested fetch, in request order
+        self.feed_types = feed_types  # (index in the request's feeds, DType) of each feed whose type is known
+
+    def check_feeds(self, feed):
+        """InvalidArgumentError for a fed tensor whose dtype is not its tensor's (a client converts numpy feeds;
+        a request from the wire may not have)."""
+        for i, dtype in self.feed_types:
+            got = feed[i].tensor.dtype
+            if got != dtype.as_datatype_enum:
+                try:
+                    got = op_types.tf_name(dtypes.as_dtype(got))
+                except TypeError:
+                    got = f"invalid DataType {got}"
+                raise errors.InvalidArgumentError(None, None, f"Type mismatch: actual {got} vs. expect "
+                                                              f"{op_types.tf_name(dtype)} (feed '{feed[i].name}')")
 
 
 class MasterSession:
@@ -64,6 +76,7 @@ class MasterSession:
         self.handle, self.config, self.cluster = handle, config, cluster
         self.nodes = {}
         self.edges = {}  # name -> [(source node, output index or -1 for a control input)]
+        self.types = op_types.GraphTypes()  # the checked nodes' output types (core/op_types.py)
         self.order = []
         self.version = 0
         self._plans = {}
@@ -91,6 +104,7 @@ class MasterSession:
                 for inp, (src, _) in zip(node.input, sources):
                     if src not in self.nodes and src not in added:
                         raise errors.InvalidArgumentError(None, None, f"Node '{name}': unknown input node '{inp}'")
+            self.types.add(added.values(), edges)  # InvalidArgumentError for a node its inputs' types break
             # The request's own messages are kept (no copy); their inputs, parsed once, serve every plan.
             self.nodes.update(added)
             self.edges.update(edges)
@@ -101,6 +115,15 @@ class MasterSession:
 
     # -- steps ---------------------------------------------------------------
     def run_step(self, request, timeout=None):
+        response, fetched = self.run_step_arrays(request, None, timeout)
+        for named, value in zip(response.tensor, fetched):
+            if value is not None:
+                named.tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+        return response
+
+    def run_step_arrays(self, request, feeds, timeout=None):
+        """A step whose feed i is feeds[i] where that is not None (feeds None: every feed is a TensorProto);
+        returns (response, fetched) as core.interfaces.MasterInterface.run_step_arrays."""
         feed, fetch, target = request.feed, request.fetch, request.target
         key = (tuple([f.name for f in feed]) if len(feed) else (), tuple(fetch) if len(fetch) else (),
                tuple(target) if len(target) else ())
@@ -110,19 +133,27 @@ class MasterSession:
                 plan = self._plans.get(key)
                 if plan is None:
                     plan = self._plans[key] = self._build_plan(*key)
+        if plan.feed_types:
+            plan.check_feeds(feed)
         step_id = new_step_id()
+        log_context.step.set(step_id)  # log lines say the id the workers log (the master's _step resets it)
         pull_bytes = request.tfmini_pull_fetch_bytes if self.cluster.addresses else 0
-        requests = []
+        requests, sends = [], []
         for part in plan.parts:
             r = worker_pb2.RunGraphRequest(graph_handle=part.graph_handle, step_id=step_id)
             if part.recv_keys:
                 r.recv_key.extend(part.recv_keys)
                 r.tfmini_park_recv_bytes = pull_bytes
+            arrays = {}
             for i, k in part.feeds:
+                if feeds is not None and feeds[i] is not None:
+                    arrays[k] = feeds[i]  # in process: the array itself, no TensorProto
+                    continue
                 nt = r.send.add()
                 nt.name = k
                 nt.tensor.CopyFrom(feed[i].tensor)
             requests.append(r)
+            sends.append(arrays)
         options = request.options if request.HasField("options") else None
         if options is not None and options.output_partition_graphs:
             for r in requests:  # each worker reports its pieces, one per device, as TF's RunMetadata does
@@ -135,11 +166,12 @@ class MasterSession:
         if timeout is not None:  # blocking ops (queues) wait no longer than the step may run
             for r in requests:
                 r.tfmini_timeout_ms = max(1, int(timeout * 1000))
-        sent_us = time.time_ns() // 1000
-        results = self.cluster.run_partitions(plan.parts, requests, step_id, timeout)
-        received_us = time.time_ns() // 1000
+        results_and_arrays = self.cluster.run_partitions(plan.parts, requests, step_id, timeout, sends)
+        results = [r for r, _ in results_and_arrays]
         response = master_pb2.RunStepResponse()
+        fetched = [None] * len(fetch)
         if plan.fetch_keys:
+            arrays = {k: v for _, a in results_and_arrays for k, v in a.items()}
             by_key = {nt.name: nt.tensor for r in results for nt in r.recv}
             parked = {k: part.task for part, r in zip(plan.parts, results) for k in r.tfmini_parked}
             for i, (name, k) in enumerate(zip(fetch, plan.fetch_keys)):
@@ -148,13 +180,18 @@ class MasterSession:
                 if k in parked:  # large: the client streams it straight from the task that made it
                     response.tfmini_pull.add(index=i, task=parked[k], address=self.cluster.addresses[parked[k]],
                                              step_id=step_id, rendezvous_key=k)
+                elif k in arrays:
+                    fetched[i] = arrays[k]
                 else:
                     nt.tensor.CopyFrom(by_key[k])
         if traced:
-            _merge_step_stats(response.metadata.step_stats, results, sent_us, received_us)
+            _merge_step_stats(response.metadata.step_stats, results, [
+                0 if part.task == self.cluster.local_task
+                else clocks.offset_us(part.worker, self.cluster.addresses.get(part.task, part.task))
+                for part in plan.parts])
         if options is not None and options.output_partition_graphs:
             response.metadata.partition_graphs.extend(g for r in results for g in r.partition_graph)
-        return response
+        return response, fetched
 
     # -- callables: a step signature named once, then run by handle with feeds in order -----------
     def make_callable(self, options):
@@ -171,6 +208,14 @@ class MasterSession:
             return self._next_callable
 
     def run_callable(self, request, timeout=None):
+        response, fetched = self.run_callable_arrays(request, None, timeout)
+        for tensor, value in zip(response.fetch, fetched):
+            if value is not None:
+                tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+        return response
+
+    def run_callable_arrays(self, request, feeds, timeout=None):
+        """run_callable with feeds[i] the array of request.feed[i] where not None, as run_step_arrays."""
         template = self._callables.get(request.handle)
         if template is None:
             raise errors.InvalidArgumentError(None, None, f"No such callable handle: {request.handle}")
@@ -182,9 +227,9 @@ class MasterSession:
         step.tfmini_pull_fetch_bytes = request.tfmini_pull_fetch_bytes
         for named, tensor in zip(step.feed, request.feed):
             named.tensor.CopyFrom(tensor)
-        response = self.run_step(step, timeout)
+        response, fetched = self.run_step_arrays(step, feeds, timeout)
         return master_pb2.RunCallableResponse(fetch=[t.tensor for t in response.tensor], metadata=response.metadata,
-                                              tfmini_pull=response.tfmini_pull)
+                                              tfmini_pull=response.tfmini_pull), fetched
 
     def release_callable(self, handle):
         with self._lock:
@@ -230,7 +275,8 @@ class MasterSession:
                                      [(feed_index[name], k) for name, k in parts.feed_keys[task]],
                                      [k for _, k in parts.fetch_keys[task]]))
             key_of_fetch.update(parts.fetch_keys[task])
-        return Plan(runs, [key_of_fetch[f] for f in fetches])
+        feed_types = [(i, self.types.type_of(*input_source(f))) for i, f in enumerate(feeds)]
+        return Plan(runs, [key_of_fetch[f] for f in fetches], [(i, t) for i, t in feed_types if t is not None])
 
     def _require(self, name, what):
         if name not in self.nodes:

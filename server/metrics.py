@@ -2,14 +2,14 @@
 
 Each Server has its own CollectorRegistry (tests run several servers in one process). The step path only
 bumps counters where the work happens (the master's step: a counter and a histogram; the transport's
-process-wide Counters in grpc_transport); everything else is computed when /metrics is scraped.
+process-wide Counters in grpc_transport and grpc_link); everything else is computed when /metrics is scraped.
 """
 import threading
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from tfmini.server import grpc_transport as transport
+from tfmini.server import grpc_link, grpc_transport as transport
 from tfmini.worker.resources import VariableRef
 
 STEP_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -37,11 +37,17 @@ class _ScrapeCollector:
                                        "each peer.", labels=["task", "peer"])
         for (peer, direction), n in list(transport.PEER_BYTES.items()):
             (sent if direction == "sent" else received).add_metric([task, peer], n)
+        served_sent = CounterMetricFamily("tfmini_served_peer_sent_bytes", "Bytes this server answered each "
+                                          "caller host with.", labels=["task", "peer"])
+        served_received = CounterMetricFamily("tfmini_served_peer_received_bytes", "Bytes this server received "
+                                              "from each caller host.", labels=["task", "peer"])
+        for (peer, direction), n in list(grpc_link.SERVED_PEER_BYTES.items()):
+            (served_sent if direction == "sent" else served_received).add_metric([task, peer], n)
         by_rpc = CounterMetricFamily("tfmini_rpc_bytes", "Payload bytes sent or received, as caller or server, "
                                      "by method.", labels=["task", "method"])
         for method, n in list(transport.RPC_BYTES.items()):
             by_rpc.add_metric([task, method], n)
-        yield from (served, made, sent, received, by_rpc)
+        yield from (served, made, sent, received, served_sent, served_received, by_rpc)
         yield _gauge("tfmini_master_sessions", "Live master sessions.", task, len(self.master._sessions))
         yield _gauge("tfmini_registered_graphs", "Graphs registered with the worker.", task,
                      len(self.worker._graphs))

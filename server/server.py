@@ -9,12 +9,14 @@ import threading
 
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from tfmini.core import errors
+from tfmini.core import errors, memory_limits, process_memory
 from tfmini.protos import cluster_pb2, config_pb2
 from tfmini.server import grpc_transport as transport
-from tfmini.server import local
+from tfmini.server import local, threads
+from tfmini.server.security import Settings as SecuritySettings, warn_if_open
 from tfmini.server.cluster import Cluster
 from tfmini.server.master import Master
+from tfmini.worker.checkpoint_access import CheckpointAccess
 from tfmini.worker.worker import Worker
 
 log = logging.getLogger("tfmini.server")
@@ -115,10 +117,19 @@ class Server:
     """tf.train.Server(server_or_cluster_def, job_name=None, task_index=None, protocol="grpc", config=None,
     start=True). `host` (tfmini's own) chooses the interface to bind; TF binds all of them. `metrics_port`
     (tfmini's own) serves Prometheus metrics at http://host:metrics_port/metrics (None: off; 0: any free port,
-    see `metrics_port` after start)."""
+    see `metrics_port` after start). `exit_after_chief` (tfmini's own): stop when the chief's
+    MonitoredTrainingSession signals that training is done (server/chief_done.py). `limits` (tfmini's own):
+    {"max_tensor_bytes", "max_alloc_bytes", "max_memory_bytes", "max_streams_per_peer", "max_calls_per_stream"},
+    see docs/distributed.md "Failures and limits"; the memory limits are the process's (core/memory_limits.py,
+    core/process_memory.py). `checkpoint_dir` (tfmini's own): the
+    only directory this task's Saver ops may read or write (None: they are refused), see docs/checkpoint-format.md.
+    `security` (tfmini's own): a server.security.Settings, TLS material and the cluster token this task checks
+    on every call and presents to its peers (None: from TFMINI_TLS_* / TFMINI_CLUSTER_TOKEN*, see
+    docs/security.md; `Settings(insecure=True)`: none, on purpose, so no warning about it)."""
 
     def __init__(self, server_or_cluster_def, job_name=None, task_index=None, protocol=None, config=None,
-                 start=True, host="0.0.0.0", metrics_port=None):
+                 start=True, host="0.0.0.0", metrics_port=None, exit_after_chief=False, limits=None,
+                 checkpoint_dir=None, security=None):
         if isinstance(server_or_cluster_def, cluster_pb2.ServerDef):
             server_def = server_or_cluster_def
             spec = ClusterSpec(server_def.cluster)
@@ -148,14 +159,20 @@ class Server:
         self.task_name = f"/job:{job_name}/replica:0/task:{self.task_index}"
         address = spec.task_address(job_name, self.task_index)
         addr_host, port = _port(address)
-        self._grpc, bound = transport.make_server(f"{host}:{port}", [])
+        self.security = security = SecuritySettings.from_env() if security is None else security
+        self._grpc, bound = transport.make_server(f"{host}:{port}", [], settings=security)
         if bound != port:  # port 0: the OS chose one, and the cluster must say so
             spec._spec[job_name][self.task_index] = address = f"{addr_host}:{bound}"
         self.cluster_spec, self.address = spec, address
+        # BLAS/OpenMP pools: the config's intra-op threads, else this task's share of its host (server/threads.py)
+        self.intra_op_threads = threads.configure_server(self.config, spec.task_names().values(), address)
         timeout = transport.step_timeout(self.config)
         self.worker = Worker(self.task_name, device_count=dict(self.config.device_count))
-        self.worker_cache = transport.WorkerCache(spec.task_names(), self.task_name, self.worker, timeout)
+        self.worker_cache = transport.WorkerCache(spec.task_names(), self.task_name, self.worker, timeout,
+                                                  settings=security)
         self.worker.worker_cache = self.worker_cache
+        # Saver ops (SaveV2/RestoreV2/MergeV2Checkpoints) only under checkpoint_dir; refused without one.
+        self.worker.checkpoint_access = CheckpointAccess(checkpoint_dir, task_name=self.task_name)
         self.cluster = Cluster({task: self.worker_cache.get(task) for task in spec.task_names()}, self.task_name,
                                spec.task_names())
         self.master = Master(self.cluster)
@@ -163,12 +180,21 @@ class Server:
         if metrics_port is not None:
             from tfmini.server.metrics import ServerMetrics  # prometheus_client only for servers that serve it
             self.metrics = ServerMetrics(self.task_name, self.master, self.worker)
-        handlers, self._link_pool = transport.service_handlers(self.master, self.worker)
+        limits = dict(limits or {})
+        memory_limits.configure(limits.pop("max_tensor_bytes", None), limits.pop("max_alloc_bytes", None))
+        streams_per_peer = limits.pop("max_streams_per_peer", None)
+        calls_per_stream = limits.pop("max_calls_per_stream", None)
+        process_memory.configure(limits.pop("max_memory_bytes", None))
+        if limits:
+            raise ValueError(f"Unknown server limits: {sorted(limits)}")
+        handlers, self._link_pool = transport.service_handlers(self.master, self.worker, streams_per_peer,
+                                                               calls_per_stream)
         self._grpc.add_generic_rpc_handlers(handlers)
         # The standard grpc.health.v1 service, for orchestrators (docker healthchecks: `tfmini-server health`).
         self.health = health.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._grpc)
         self._started, self._stopped = False, threading.Event()
+        self._exit_after_chief = exit_after_chief  # stop once the chief's training is done (server/chief_done.py)
         if start:
             self.start()
 
@@ -192,6 +218,9 @@ class Server:
         if not self._started:
             self._grpc.start()
             self._started = True
+            if self._exit_after_chief:
+                from tfmini.server import chief_done
+                chief_done.watch(self)
             local.register(self.address, self)  # Session(self.target) in this process: no gRPC hop
             if self.metrics is not None:
                 self.metrics.start(self._metrics_bind[1], self._metrics_bind[0])
@@ -201,6 +230,7 @@ class Server:
                 self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
             log.info("task %s serving at %s (cluster: %s)", self.task_name, self.address,
                      self.cluster_spec.as_dict())
+            warn_if_open(self.security, self.task_name, self.address)
 
     def join(self):
         """Blocks until the server stops (TF's join never returns for a running server)."""

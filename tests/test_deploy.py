@@ -2,6 +2,7 @@
 and the topology really works on separate network-namespace hosts (root only)."""
 import importlib.machinery
 import importlib.util
+import json
 import os
 import pathlib
 import shutil
@@ -25,11 +26,13 @@ def _netns_module():
 def test_compose_services_hosts_and_entrypoint_agree():
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"ps0", "worker0", "worker1", "client"} <= set(services)
+    assert {"tls", "ps0", "worker0", "worker1", "client"} <= set(services)
     assert services["client"]["profiles"] == ["client"]
     netns = _netns_module()
     configs = netns.compose_services()
-    assert list(configs) == list(services)  # the script reads the compose file, it does not repeat it
+    # the script reads the compose file, it does not repeat it (the tls service makes material, no task)
+    assert list(configs) == [name for name, svc in services.items() if "TF_CONFIG" in svc.get("environment", {})]
+    assert list(configs) == ["ps0", "worker0", "worker1", "client"]
     hosts = netns.hosts_file(configs)
     cluster = configs["ps0"]["cluster"]
     for name, cfg in configs.items():
@@ -43,6 +46,20 @@ def test_compose_services_hosts_and_entrypoint_agree():
             assert (task["type"], task["index"]) == (job, index)
             assert any(str(p["target"]) == port for p in services[host]["ports"])
             assert services[host]["healthcheck"]["test"][1:4] == ["tfmini-server", "health", "--address"]
+    # TLS + token by default (docs/security.md): every task and the client read them from the tls volume,
+    # whose certificate names every host of the cluster.
+    command = services["tls"]["command"]
+    assert command[:3] == ["certs", "--out", "/tls"]
+    assert {host.split(":")[0] for tasks in cluster.values() for host in tasks} <= \
+        {command[i + 1] for i, arg in enumerate(command) if arg == "--host"}
+    for name in configs:
+        env = services[name]["environment"]
+        assert {k: env.get(k) for k in ("TFMINI_TLS_CERT", "TFMINI_TLS_KEY", "TFMINI_TLS_CA",
+                                        "TFMINI_CLUSTER_TOKEN_FILE")} == \
+            {"TFMINI_TLS_CERT": "/tls/tls.crt", "TFMINI_TLS_KEY": "/tls/tls.key", "TFMINI_TLS_CA": "/tls/ca.crt",
+             "TFMINI_CLUSTER_TOKEN_FILE": "/tls/token"}, name
+        assert "tls:/tls:ro" in services[name]["volumes"], name
+        assert "--insecure" not in json.dumps(services[name]), name
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert 'ENTRYPOINT ["tfmini-server"]' in dockerfile
     assert "USER tfmini" in dockerfile and "EXPOSE 2222" in dockerfile
@@ -69,6 +86,7 @@ def test_netns_cluster_runs_the_seed_and_survives_a_link_down():
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr[-4000:]
     assert "ok: seed from the client namespace" in out.stdout
+    assert "ok: tls + token: no token -> UnauthenticatedError" in out.stdout
     assert "ok: link down -> unavailable" in out.stdout
     assert "ok: link up" in out.stdout
     assert "tfm-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

@@ -35,13 +35,16 @@ def free_ports(n):
 
 
 class ProcessCluster:
-    """ps + workers as `python -m tfmini.server.cli` processes; `kill(job, i)`, `restart(job, i)`, `stop()`."""
+    """ps + workers as `python -m tfmini.server.cli` processes; `kill(job, i)`, `restart(job, i)`, `stop()`.
+    `extra_args` are added to every task's command line, `env` to its environment."""
+    extra_args, env = (), None
 
-    def __init__(self, log_dir, num_ps=1, num_workers=2):
+    def __init__(self, log_dir, num_ps=1, num_workers=2, extra_args=(), env=None):
         ports = iter(free_ports(num_ps + num_workers))
         self.spec = {"ps": [f"127.0.0.1:{next(ports)}" for _ in range(num_ps)],
                      "worker": [f"127.0.0.1:{next(ports)}" for _ in range(num_workers)]}
         self.log_dir, self.procs = log_dir, {}
+        self.extra_args, self.env = list(extra_args), None if env is None else {**os.environ, **env}
         for job, tasks in self.spec.items():
             for i in range(len(tasks)):
                 self._start(job, i)
@@ -53,7 +56,8 @@ class ProcessCluster:
         log = open(os.path.join(self.log_dir, f"{job}{i}.log"), "a")
         self.procs[job, i] = subprocess.Popen(
             [sys.executable, "-m", "tfmini.server.cli", "--cluster", json.dumps(self.spec), "--job", job,
-             "--task", str(i), "--host", "127.0.0.1"], stdout=log, stderr=subprocess.STDOUT)
+             "--task", str(i), "--host", "127.0.0.1", *self.extra_args], stdout=log, stderr=subprocess.STDOUT,
+            env=self.env)
 
     def restart(self, job, i):
         """Kills the task and starts a new process in its place (same address, new incarnation)."""
@@ -286,7 +290,9 @@ def test_a_parked_value_nobody_pulls_is_dropped():
     worker = Worker("/job:ps/replica:0/task:0", recv_timeout=0.2)
     worker.park(7, "k", np.zeros(3))
     assert not worker._rendezvous(7).empty()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 2  # the reaper looks twice a second: gone within recv_timeout + 0.5 s
+    while 7 in worker._steps and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert 7 not in worker._steps
 
 

@@ -92,6 +92,10 @@ def test_remote_steps_move_the_counters(cluster):
     assert value(during, "tfmini_peer_sent_bytes_total", task=WORKER, peer=ps_address) > 0
     # The ps answered 5 RecvTensors of the 4000-byte variable, at least.
     assert value(during, "tfmini_peer_received_bytes_total", task=WORKER, peer=ps_address) > 5 * 4000
+    # The serving side counts too, by caller host: the ps sent the worker the variable 5 times and more.
+    assert value(ps, "tfmini_served_peer_sent_bytes_total", task=PS, peer="127.0.0.1") > 5 * 4000
+    assert value(ps, "tfmini_served_peer_received_bytes_total", task=PS, peer="127.0.0.1") > 0
+    assert value(during, "tfmini_served_peer_received_bytes_total", task=WORKER, peer="127.0.0.1") > 0
     assert value(ps, "tfmini_variable_bytes", task=PS) == 50 * 20 * 4
     assert value(ps, "tfmini_threads", task=PS) >= 2
 
@@ -135,6 +139,10 @@ def test_step_log_lines_carry_task_session_and_step(cluster):
     for record in ps_lines:
         assert record["task"] == PS and record["session"] in sessions and record["step"], record
         assert record["level"] == "DEBUG" and record["logger"] == "tfmini.worker"
+    # The master logs the step id it gave the workers' RunGraphs, so one grep finds a step on every task.
+    master_steps = {int(line.split(" step=")[1].split()[0]) for line in worker_lines}
+    assert master_steps == {int(record["step"]) for record in ps_lines}
+    assert all(s >> 56 == 1 for s in master_steps)  # TF's master step ids: a random 56 bits under 0x01
 
 
 def _listening_ports(pid):
@@ -203,7 +211,7 @@ def test_local_prints_addresses_and_metrics_ports():
     if base + 2 > 65535 or metrics + 2 > 65535:
         pytest.skip("no room for consecutive ports")
     proc = subprocess.Popen([sys.executable, "-m", "tfmini.server.cli", "local", "--ps", "1", "--workers", "1",
-                             "--base-port", str(base), "--metrics-port", str(metrics)],
+                             "--base-port", str(base), "--metrics-port", str(metrics), "--insecure"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         want = [f"{PS}  listening on 127.0.0.1:{base}  metrics http://127.0.0.1:{metrics}/metrics",

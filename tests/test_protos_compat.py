@@ -156,6 +156,7 @@ def test_graph_def_written_by_tensorflow_reads_in_tfmini():
     perm.attr["dtype"].type = tb_types_pb2.DT_INT32
     perm.attr["value"].tensor.CopyFrom(tb_tensor_util.make_tensor_proto(np.array([1, 0], np.int32)))
     sq = tb.node.add(name="sq", op="Squeeze", input=["t", "^c"])
+    sq.attr["T"].type = tb_types_pb2.DT_FLOAT  # TF refuses a NodeDef without its type attrs, and so do we
     sq.attr["squeeze_dims"].list.i.extend([])
     ours = _ours_parse(tb, graph_pb2.GraphDef)
     assert [(n.name, n.op, list(n.input)) for n in ours.node] == [(n.name, n.op, list(n.input)) for n in tb.node]

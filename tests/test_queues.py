@@ -227,12 +227,12 @@ def test_cleanup_of_the_step_wakes_a_blocked_dequeue(monkeypatch):
     d = tf.FIFOQueue(3, tf.float32).dequeue()
     sess = tf.Session()
     worker = sess._master.worker
-    steps, run_graph = [], worker.run_graph
+    steps, run_graph = [], worker.run_graph_arrays
 
-    def recording_run_graph(request, timeout=None):
+    def recording_run_graph(request, sends, timeout=None):
         steps.append(request.step_id)
-        return run_graph(request, timeout)
-    monkeypatch.setattr(worker, "run_graph", recording_run_graph)
+        return run_graph(request, sends, timeout)
+    monkeypatch.setattr(worker, "run_graph_arrays", recording_run_graph)
     thread, result = _blocked_run(sess, d)
     time.sleep(0.3)
     worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=steps[-1]))

@@ -10,6 +10,7 @@ import click
 import pytest
 
 import tfmini as tf
+from tfmini.server.threads import divided_cores
 from tfmini.server.cli import parse_cluster
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -84,7 +85,8 @@ def test_local_cluster_in_one_command():
     base = free_ports(1)[0]
     if base + 3 > 65535:
         pytest.skip("no room for three consecutive ports")
-    proc = _server(["local", "--ps", "1", "--workers", "2", "--base-port", str(base)])
+    # --insecure: this process is a plain client (the secured default: tests/test_security.py)
+    proc = _server(["local", "--ps", "1", "--workers", "2", "--base-port", str(base), "--insecure"])
     try:
         for i in range(3):
             wait_serving(f"127.0.0.1:{base + i}")
@@ -97,8 +99,10 @@ def test_local_cluster_in_one_command():
                 sess.run(v.initializer)
                 assert sess.run(out) == 10.0
         proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=20)
+        printed, _ = proc.communicate(timeout=20)
         assert proc.returncode == 0
+        threads = divided_cores(3)  # the machine's cores divided among the three tasks (server/threads.py)
+        assert printed.count(f"  {threads} intra-op thread") == 3, printed
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -526,6 +526,160 @@ def parse_sequence_example(case):
     record(case, g, [([o.name for o in op.outputs], [])])
 
 
+def control_flow_cond(case):
+    """tf.cond (both branches taken, outside values switched in, a nested cond) and tf.case, with gradients
+    (Switch's gradient is a Merge and Merge's a Switch)."""
+    g = tf.Graph()
+    with g.as_default():
+        x = v1.constant([1.0, -2.0, 3.0], name="x")
+        w = v1.constant(0.5, name="w")
+        yes, no = v1.constant(True, name="yes"), v1.constant(False, name="no")
+        a = v1.cond(yes, lambda: x * w, lambda: x + w, name="taken_true")
+        b = v1.cond(no, lambda: x * w, lambda: tf.square(x) + w, name="taken_false")
+        c = v1.cond(yes, lambda: v1.cond(no, lambda: x, lambda: tf.tanh(x) * w), lambda: x, name="nested")
+        k = v1.constant(2, name="k")
+        d = v1.case([(tf.less(k, 1), lambda: x), (tf.equal(k, 2), lambda: x * 3.0)], default=lambda: -x, name="case")
+        total = tf.identity(tf.reduce_sum(a) + tf.reduce_sum(b) + tf.reduce_sum(c * c) + tf.reduce_sum(d), name="total")
+        gx, gw = v1.gradients(total, [x, w])
+    record(case, g, [([a.name, b.name, c.name, d.name, total.name, gx.name, gw.name], [])])
+
+
+def control_flow_while(case):
+    """tf.while_loop: a loop of matmul/tanh over a variable, maximum_iterations, a nested loop, a loop in a
+    cond; values, gradients (the forward loop pushes on stacks, the backward loop pops) and training."""
+    g = tf.Graph()
+    with g.as_default():
+        rng = np.random.RandomState(1)
+        x = v1.constant(rng.randn(2, 3).astype(np.float32), name="x")
+        w = v1.Variable(rng.randn(3, 3).astype(np.float32) * 0.5, name="w")
+        _, h = v1.while_loop(lambda i, h: i < 4, lambda i, h: (i + 1, tf.tanh(tf.matmul(h, w))),
+                             [v1.constant(0), x], name="rnn")
+        loss = tf.identity(tf.reduce_sum(h * h), name="loss")
+        gx, gw = v1.gradients(loss, [x, w])
+        capped = v1.while_loop(lambda v: v < 1000.0, lambda v: v * 3.0, [v1.constant(1.5)], maximum_iterations=4,
+                               name="capped")
+        gcap = tf.identity(capped, name="capped_value")
+
+        def outer_body(i, acc):
+            _, inner = v1.while_loop(lambda j, a: j < i, lambda j, a: (j + 1, a * 1.5 + 1.0), [0, acc], name="inner")
+            return i + 1, inner
+        _, nested = v1.while_loop(lambda i, a: i < 3, outer_body, [0, v1.constant(1.0)], name="outer")
+        in_cond = v1.cond(v1.constant(True), lambda: v1.while_loop(lambda v: v < 50.0, lambda v: v * 2.0 + x[0, 0],
+                                                                   [v1.constant(1.0)]),
+                          lambda: v1.constant(-1.0), name="loop_in_cond")
+        train = v1.train.GradientDescentOptimizer(0.05).minimize(loss, name="train")
+        init = v1.global_variables_initializer()
+    fetch = [h.name, loss.name, gx.name, gw.name, gcap.name, nested.name, in_cond.name]
+    record(case, g, [([], [init.name]), (fetch, []), ([], [train.name]), ([], [train.name]), ([loss.name], [])])
+
+
+def control_flow_nested_grad(case):
+    """Gradients of a loop nested in a loop (issue 15): a double loop of matmul/tanh whose inner count is the
+    outer iteration's, and map_fn inside map_fn; values and TF's gradients (one stack for all the inner
+    loop's runs, the inner backward loop inside the outer one)."""
+    g = tf.Graph()
+    with g.as_default():
+        rng = np.random.RandomState(5)
+        x = v1.constant(rng.randn(2, 3).astype(np.float32), name="x")
+        w = v1.constant(rng.randn(3, 3).astype(np.float32) * 0.6, name="w")
+
+        def outer_body(i, h):
+            _, inner = v1.while_loop(lambda j, a: j <= i, lambda j, a: (j + 1, tf.tanh(tf.matmul(a, w)) + a * 0.5),
+                                     [0, h], name="inner")
+            return i + 1, inner * h
+        _, nested = v1.while_loop(lambda i, h: i < 3, outer_body, [0, x], name="outer")
+        loss = tf.identity(tf.reduce_sum(nested * nested), name="loss")
+        gx, gw = v1.gradients(loss, [x, w])
+        e = v1.constant(np.linspace(-1.0, 1.0, 12, dtype=np.float32).reshape(3, 4), name="e")
+        mapped = tf.identity(tf.map_fn(lambda row: tf.map_fn(lambda v: tf.sin(v) * v * w[0, 0], row), e),
+                             name="mapped")
+        ge, gw_map = v1.gradients(tf.reduce_sum(mapped * mapped), [e, w])
+    record(case, g, [([nested.name, loss.name, gx.name, gw.name, mapped.name, ge.name, gw_map.name], [])])
+
+
+def control_flow_import_grad(case):
+    """A TF-written loop with a cond and a loop in its body, and a cond after it, for tfmini's tf.gradients of
+    the imported graph (issue 15). TF's own gradients are fetched as the reference; the forward graph is the
+    part of the GraphDef that does not start with "gradients"."""
+    g = tf.Graph()
+    with g.as_default():
+        rng = np.random.RandomState(9)
+        x = v1.constant(rng.randn(2, 3) * 0.5, name="x")
+        w = v1.constant(rng.randn(3, 3) * 0.5, name="w")
+        p = v1.constant(False, name="p")
+
+        def body(i, h):
+            h = v1.cond(i % 2 > 0, lambda: tf.tanh(tf.matmul(h, w)), lambda: h * 1.5)
+            _, h = v1.while_loop(lambda j, a: j < i, lambda j, a: (j + 1, tf.sin(a) * h), [0, h], name="inner")
+            return i + 1, h
+        _, y = v1.while_loop(lambda i, h: i < 3, body, [0, x], name="loop")
+        z = v1.cond(p, lambda: y * y, lambda: tf.exp(y) + w[0, 0], name="top")
+        out = tf.identity(tf.reduce_sum(z), name="out")
+        gx, gw = v1.gradients(out, [x, w])
+    record(case, g, [([out.name, gx.name, gw.name], [])])
+
+
+def rnn_dynamic_lstm(case):
+    """tf.nn.dynamic_rnn of a BasicLSTMCell with sequence_length (TensorArrays in TF's rnn/while loop, TF 1.x's
+    legacy cells), outputs, final state, gradients w.r.t. inputs and variables, then SGD steps (issue 15)."""
+    from tensorflow.python.keras.layers.legacy_rnn import rnn_cell_impl
+    g = tf.Graph()
+    with g.as_default():
+        rng = np.random.RandomState(7)
+        x = v1.constant(rng.uniform(-1, 1, (3, 5, 4)).astype(np.float32), name="x")
+        cell = rnn_cell_impl.BasicLSTMCell(6)
+        def weights(shape, dtype=None, partition_info=None):  # constants, so tfmini starts from TF's values
+            return v1.constant(rng.uniform(-0.4, 0.4, shape).astype(np.float32))
+        with v1.variable_scope("rnn", initializer=weights):
+            outputs, state = v1.nn.dynamic_rnn(cell, x, sequence_length=[5, 3, 1], dtype=tf.float32, scope="rnn")
+        loss = tf.identity(tf.reduce_sum(outputs * outputs) + tf.reduce_sum(state.c), name="loss")
+        kernel, bias = cell.variables
+        gx, gk, gb = v1.gradients(loss, [x, kernel, bias])
+        train = v1.train.GradientDescentOptimizer(0.1).minimize(loss, name="train")
+        init = v1.global_variables_initializer()
+    fetch = [outputs.name, state.c.name, state.h.name, loss.name, gx.name, gk.name, gb.name]
+    record(case, g, [([], [init.name]), (fetch, []), ([], [train.name]), ([], [train.name]), ([loss.name], [])])
+
+
+def functional_map_scan(case):
+    """tf.map_fn, tf.scan and tf.foldl (TensorArrays in while loops) with their gradients (issue 15)."""
+    g = tf.Graph()
+    with g.as_default():
+        x = v1.constant(np.arange(12, dtype=np.float32).reshape(4, 3) / 4.0, name="x")
+        mapped = tf.identity(tf.map_fn(lambda row: tf.reduce_sum(tf.sin(row) * row), x), name="mapped")
+        scanned = tf.identity(tf.scan(lambda a, row: a * 0.5 + row, x), name="scanned")
+        folded = tf.identity(tf.foldl(lambda a, row: a + row * row, x), name="folded")
+        g_map, = v1.gradients(tf.reduce_sum(mapped), [x])
+        g_scan, = v1.gradients(tf.reduce_sum(scanned), [x])
+        g_fold, = v1.gradients(tf.reduce_sum(folded), [x])
+    record(case, g, [([mapped.name, scanned.name, folded.name, g_map.name, g_scan.name, g_fold.name], [])])
+
+
+def accumulators(case):
+    """Conditional accumulators (what SyncReplicasOptimizer aggregates in): mean of two, a stale gradient dropped,
+    a new global step; a sparse accumulator's per-row mean with duplicate rows."""
+    g = tf.Graph()
+    with g.as_default():
+        acc = v1.ConditionalAccumulator(tf.float32, shape=[2], shared_name="acc")
+        first = acc.apply_grad(v1.constant([1.0, 2.0]), local_step=0, name="first")
+        second = acc.apply_grad(v1.constant([3.0, 6.0]), local_step=0, name="second")
+        count = acc.num_accumulated()
+        take = acc.take_grad(2, name="take")
+        stale = acc.apply_grad(v1.constant([9.0, 9.0]), local_step=0, name="stale")
+        set_step = acc.set_global_step(4, name="set_step")
+        fresh = acc.apply_grad(v1.constant([5.0, 7.0]), local_step=4, name="fresh")
+        take_one = acc.take_grad(1, name="take_one")
+        sparse = v1.SparseConditionalAccumulator(tf.float32, shape=[4, 2], name="sparse")
+        sa = sparse.apply_grad(v1.constant([0, 2], tf.int64), v1.constant([[1.0, 1.0], [2.0, 2.0]]), name="sa")
+        sb = sparse.apply_grad(v1.constant([2], tf.int64), v1.constant([[4.0, 6.0]]), grad_shape=[4, 2], name="sb")
+        sparse_count = sparse.num_accumulated()
+        taken = sparse.take_grad(2, name="sparse_take")
+    steps = [([], [first.name]), ([], [second.name]), ([count.name], []), ([take.name], []), ([], [stale.name]),
+             ([count.name], []), ([], [set_step.name]), ([], [fresh.name]), ([take_one.name], []),
+             ([], [sa.name]), ([], [sb.name]), ([sparse_count.name], []), ([t.name for t in taken], [])]
+    record(case, g, steps)
+
+
 def _jsonable(value):
     value = np.asarray(value)
     if value.dtype == object:
@@ -563,3 +717,10 @@ if __name__ == "__main__":
     data_pipelines()
     data_iterators("data_iterators")
     queues_and_strings("queues_and_strings")
+    control_flow_cond("control_flow_cond")
+    control_flow_while("control_flow_while")
+    control_flow_nested_grad("control_flow_nested_grad")
+    control_flow_import_grad("control_flow_import_grad")
+    rnn_dynamic_lstm("rnn_dynamic_lstm")
+    functional_map_scan("functional_map_scan")
+    accumulators("accumulators")

@@ -9,7 +9,9 @@ is compiled into one straight-line Python function, one line per node:
     v7 = f3(v2, c0)          # v: values of this step, c: folded constants, f: kernels
 
 so a step costs the kernels and little else: no name lookups, no attr
-decoding, no graph walking. `plan.source` shows that function.
+decoding, no graph walking. `plan.source` shows that function. Each line
+starts with `o[0] and m(); `: one list read, the process memory limit's
+look (core/process_memory.py).
 
 A partition that pulls from two or more peers instead runs in dataflow order
 (`_run_dataflow`): it never blocks on one peer while a tensor from another is
@@ -17,12 +19,13 @@ waiting, which a fixed order could (A waits on r1, whose sender needs what A
 computes from r2).
 """
 import concurrent.futures
+import contextlib
 import sys
 
 import numpy as np
 
 from tfmini.core import attrs as attr_lib
-from tfmini.core import errors, op_registry
+from tfmini.core import errors, memory_limits, op_registry, op_types, process_memory
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import input_source
 from tfmini.worker import kernels
@@ -32,6 +35,9 @@ _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
 _SENDRECV_OPS = frozenset(("_Send", "_Recv", "_HostSend", "_HostRecv"))
 _FORWARD_OPS = frozenset(("Identity", "StopGradient", "PreventGradient"))  # v_out = v_in, no call
 CODEGEN_LIMIT = 3000  # nodes; larger partitions are interpreted (see ExecutionPlan.__init__)
+# A folded value is held as long as its graph is registered; larger ones are computed in each step instead, as
+# TF's constant folding leaves constants over its max_constant_size_in_bytes (10 MiB) unfolded.
+FOLD_LIMIT_BYTES = 10 << 20
 
 
 class KernelNode:
@@ -53,6 +59,29 @@ class KernelNode:
         if self._attrs is None:
             self._attrs = attr_lib.attr_dict(self._node_def)
         return self._attrs
+
+
+@contextlib.contextmanager
+def node_attr_errors(node):
+    """Reading a node's attrs, which came from the wire: a bad one is the caller's mistake (InvalidArgumentError
+    naming the node), never INTERNAL."""
+    try:
+        yield
+    except errors.OpError as e:
+        raise type(e)(None, None, f"{e.message} (node '{node.name}')") from None
+    except (KeyError, ValueError, TypeError, AttributeError, IndexError, ArithmeticError) as e:
+        raise _invalid(f"Cannot build kernel for node '{node.name}' ({node.op}): {e!r}") from None
+
+
+def build_kernel(k, node):
+    """(compute function, number of outputs) of kernel `k` for `node` (a KernelNode), attr errors as
+    node_attr_errors says."""
+    with node_attr_errors(node):
+        fn = k.factory(node)
+        nout = k.num_outputs(node.attrs) if callable(k.num_outputs) else k.num_outputs
+        if not 0 <= nout <= op_types.MAX_OUTPUTS:
+            raise ValueError(f"{nout} outputs; an op has at most {op_types.MAX_OUTPUTS}")
+    return fn, nout
 
 
 def _invalid(message):
@@ -91,8 +120,8 @@ def _topological_order(nodes, inputs):
 
 def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
     """A node computed once at registration: a Const, or a pure op fed only by constants."""
-    if op == "Const":
-        return True
+    if op == "Const":  # unless it waits for something: a cut control edge is a Const after its source
+        return not control_inputs
     if not data_inputs or control_inputs or op in _SENDRECV_OPS or k.produces_ref or k.ref_inputs:
         return False
     for src, idx in data_inputs:  # the cheap test first: most nodes have a non-constant input
@@ -144,12 +173,12 @@ class ExecutionPlan:
             k = kernels.lookup(op, name)
             device = devices.get(nodes[i].device) if devices else None
             node = KernelNode(nodes[i], device.xp if device is not None else xp, env)
-            try:
-                fn = k.factory(node)
-            except errors.OpError as e:
-                raise type(e)(None, None, f"{e.message} (node '{name}')") from None
-            except (KeyError, ValueError, TypeError) as e:
-                raise _invalid(f"Cannot build kernel for node '{name}' ({op}): {e!r}") from None
+            fn, nout = build_kernel(k, node)
+            remote = None
+            if op in _RECV_OPS and not node.attrs.get("client_terminated", False):
+                with node_attr_errors(node):
+                    send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
+                remote = (send_task, rendezvous_key(node.attrs)) if send_task != task_name else None
             data = [e for e in inputs[i] if e[1] >= 0]
             ins, deref = [], []
             for pos, (src, idx) in enumerate(data):
@@ -163,7 +192,6 @@ class ExecutionPlan:
                 elif pos in k.ref_inputs and not produces_ref[src]:
                     raise _invalid(f"Input {pos} of node '{name}' ({op}) must be a variable reference, but "
                                    f"'{src}:{idx}' is a value")
-            nout = k.num_outputs(node.attrs) if callable(k.num_outputs) else k.num_outputs
             outs = tuple(range(n_slots, n_slots + nout))
             for j, s in enumerate(outs):
                 slot_of[name, j] = s
@@ -177,13 +205,13 @@ class ExecutionPlan:
                 except Exception:  # noqa: BLE001 - let the step raise it, with the step's error handling
                     value = None
                 else:
-                    for s, v in zip(outs, value if nout > 1 else (value,)):
-                        constants[s] = v
-                    continue
-            if op in _RECV_OPS and not node.attrs.get("client_terminated", False):
-                send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
-                if send_task != task_name:
-                    entry.remote = (send_task, rendezvous_key(node.attrs))
+                    values = value if nout > 1 else (value,)
+                    if op == "Const" or all(getattr(v, "nbytes", 0) <= FOLD_LIMIT_BYTES for v in values):
+                        for s, v in zip(outs, values):
+                            constants[s] = v
+                        continue
+                    value = values = None  # too large to hold for the graph's life: each step computes it
+            entry.remote = remote
             compiled.append((entry, controls, data))
             node_defs.append(nodes[i])
         self._nodes = [c[0] for c in compiled]
@@ -215,20 +243,21 @@ class ExecutionPlan:
         for j, n in enumerate(self._nodes):
             args = ", ".join(ref(s, p in n.deref) for p, s in enumerate(n.ins))
             call = args if n.forward else f"f{j}({args})"
+            # Each line first looks at the process memory limit (core/process_memory.py), on the node's line.
             if not n.outs:
-                lines.append(f"    {call}")
+                lines.append(f"    o[0] and m(); {call}")
             elif len(n.outs) == 1:
-                lines.append(f"    v{n.outs[0]} = {call}")
+                lines.append(f"    o[0] and m(); v{n.outs[0]} = {call}")
             else:
-                lines.append(f"    {', '.join(f'v{s}' for s in n.outs)} = {call}")
-        header = ["def step(c, f):"]
+                lines.append(f"    o[0] and m(); {', '.join(f'v{s}' for s in n.outs)} = {call}")
+        header = ["def step(c, f):", "    o, m = memory_over, memory_check"]
         if self._constants:
             header.append(f"    {', '.join(constant_names.values())}, = c")
         if self._nodes:
             header.append(f"    {', '.join(f'f{j}' for j in range(len(self._nodes)))}, = f")
         self._first_line = len(header) + 1
         source = "\n".join(header + lines + ["    return None"]) + "\n"
-        namespace = {}
+        namespace = {"memory_over": process_memory.OVER, "memory_check": process_memory.check}
         exec(compile(source, "<tfmini partition>", "exec"), namespace)  # our own generated code, never input
         step = namespace["step"]
         consts = tuple(self._constants.values())
@@ -241,11 +270,14 @@ class ExecutionPlan:
         for slot, value in self._constants.items():
             initial[slot] = value
         program = tuple(self._nodes)
+        over, check_memory = process_memory.OVER, process_memory.check
 
         def step():
             vals = list(initial)
             for node in program:
                 self._current = node
+                if over[0]:
+                    check_memory()
                 out = node.call(vals)
                 if len(node.outs) == 1:
                     vals[node.outs[0]] = out
@@ -311,6 +343,8 @@ class ExecutionPlan:
                 waiting[pulls[node.remote]] = node
                 continue
             try:
+                if process_memory.OVER[0]:
+                    process_memory.check()
                 out = call(node, vals)  # worker/tracing.py passes a timed call
             except Exception as e:  # noqa: BLE001
                 e._tfmini_node = node.name
@@ -331,9 +365,14 @@ class ExecutionPlan:
 
 
 def _as_op_error(e, name):
+    # The new error chains `e` (raised in its handler); `e`'s traceback would keep the step's frames, and with
+    # them every value of the step, alive as long as the error is kept (worker.py remembers failed steps).
+    e.__traceback__ = None
     where = f"\n\t [[{{{{node {name}}}}}]]"
     if isinstance(e, errors.OpError):
         return type(e)(None, None, f"{e.message}{where}")
     if isinstance(e, (ValueError, TypeError, IndexError, ArithmeticError, np.exceptions.AxisError)):
         return _invalid(f"{e}{where}")
+    if isinstance(e, MemoryError):  # an allocation no limit caught (core/memory_limits.py): TF's OOM
+        return memory_limits.oom_error(e, where)
     return errors.InternalError(None, None, f"{type(e).__name__}: {e}{where}")

@@ -84,6 +84,8 @@ class Tracer:
 
 def run_traced(plan, step, default_device):
     """Runs one step of `plan` with every node timed; returns its StepStats."""
+    if hasattr(plan, "run_traced"):  # a partition with control flow (worker/frame_tracing.py)
+        return plan.run_traced(step, default_device)
     from tfmini.worker.executor import _as_op_error  # the executor's own error naming
     tracer = Tracer(plan, default_device)
     try:

@@ -15,12 +15,14 @@ import time
 
 import numpy as np
 
-from tfmini.core import errors, log_context, tensor_util
+from tfmini.core import attrs, errors, large_tensors, log_context, op_types, tensor_util
 from tfmini.core.names import parse_key
 from tfmini.core.partition import partition
 from tfmini.protos import graph_pb2, worker_pb2
-from tfmini.worker import devices, tracing
+from tfmini.worker import devices, frames, tracing
+from tfmini.worker.checkpoint_access import CheckpointAccess
 from tfmini.worker.executor import ExecutionPlan
+from tfmini.worker.kernels.sendrecv import rendezvous_key
 from tfmini.worker.rendezvous import StepRendezvous
 from tfmini.worker.resources import ResourceMgr
 
@@ -111,15 +113,19 @@ class Worker:
         self._run_pool = None
         self._stopping = None
         self._waiting = {}  # (step id, key) -> (deadline, rendezvous) of each async receive (recv_value_async)
-        self._reaper = None
+        self._parked = {}   # (step id, key) -> (deadline, rendezvous) of each parked value (park)
+        self._reaper = None  # one thread ends both when their deadline passes
         # CPU:0.. (numpy) and GPU:0.. where CuPy sees CUDA devices; ConfigProto.device_count can change them.
         self.local_devices = {d.name: d for d in devices.discover(task_name, self.incarnation, device_count)}
         self.devices = [d.attributes for d in self.local_devices.values()]
         self.copies = devices.CopyCounter()  # arrays moved between this task's devices, by (src, dst) type
+        # Where Saver ops may read/write: anywhere in-process; a server confines them (--checkpoint-dir).
+        self.checkpoint_access = CheckpointAccess.unrestricted()
 
     # -- sessions and graphs ----------------------------------------------
     def get_status(self, request, timeout=None):
-        return worker_pb2.GetStatusResponse(device_attributes=self.devices)
+        # tfmini_now_micros: this task's clock, for the master's alignment of traced steps (server/clocks.py)
+        return worker_pb2.GetStatusResponse(device_attributes=self.devices, tfmini_now_micros=time.time_ns() // 1000)
 
     def _session(self, handle):
         with self._lock:
@@ -141,10 +147,14 @@ class Worker:
 
     def register_graph(self, request, timeout=None):
         session = self._session(request.session_handle)
+        op_types.check_graph(request.graph_def)  # InvalidArgumentError for a node its inputs' types break
         device_graphs = self._split_by_device(request.graph_def)
         merged = device_graphs[0] if len(device_graphs) == 1 else _merge(device_graphs)
-        plan = ExecutionPlan(merged, session, devices=self.local_devices)
+        plan_type = frames.FramePlan if frames.has_control_flow(merged) else ExecutionPlan  # loops, conds
+        plan = plan_type(merged, session, devices=self.local_devices)
         plan.device_graphs = device_graphs
+        plan.send_keys = frozenset(rendezvous_key(attrs.attr_dict(n)) for n in merged.node
+                                   if n.op in ("_Send", "_HostSend"))  # what a RunGraph may ask back (recv_key)
         with self._lock:
             self._next_handle += 1
             handle = f"{self.incarnation:016x}-{self._next_handle}"
@@ -206,36 +216,51 @@ class Worker:
                     del self._steps[step_id]
 
     def run_graph(self, request, timeout=None):
+        return self._run_graph_logged(request, timeout, None, None)
+
+    def run_graph_arrays(self, request, sends, timeout=None):
+        """run_graph with `sends` ({rendezvous key: array}) put in the step's rendezvous as they are, and the
+        tensors of request.recv_key handed back as host arrays ({key: array}), not as TensorProtos."""
+        arrays = {}
+        return self._run_graph_logged(request, timeout, sends, arrays), arrays
+
+    def _run_graph_logged(self, request, timeout, sends, arrays):
         # Log lines of this step say its session and step (server/logs.py reads core.log_context).
         entry = self._graphs.get(request.graph_handle)  # a dict read is atomic: no lock on the hot path
         tokens = log_context.enter(entry[1].handle[:8] if entry else None, request.step_id)
         try:
-            return self._run_graph(request, entry, timeout)
+            response = self._run_graph(request, entry, timeout, sends, arrays)
+            if request.HasField("exec_opts") and request.exec_opts.record_partition_graphs:
+                response.partition_graph.extend(entry[0].device_graphs)  # TF's RunMetadata.partition_graphs
+            return response
         finally:
             log.debug("RunGraph %s done", request.graph_handle)
             log_context.leave(tokens)
 
-    def _run_graph(self, request, entry, timeout):
+    def _run_graph(self, request, entry, timeout, sends=None, arrays=None):
         if entry is None:
             raise errors.TaskRestartedError(None, None, f"Graph handle is not found: {request.graph_handle}. "
                                                         f"Possibly, this worker just restarted.")
         plan, session = entry
+        for key in request.recv_key:
+            if key not in plan.send_keys:
+                raise errors.InvalidArgumentError(None, None, f"RunGraph: recv_key '{key}' is not a tensor that "
+                                                              f"graph {request.graph_handle} sends")
         step_id = request.step_id
         timeout = request.tfmini_timeout_ms / 1000.0 if request.tfmini_timeout_ms > 0 else timeout
         session.set_wait_context(step_id, None if timeout is None else time.monotonic() + timeout,
                                  request.graph_handle)
         if request.HasField("exec_opts") and request.exec_opts.record_timeline:
-            return self._run_traced(request, plan, session, timeout)
+            return self._run_traced(request, plan, session, timeout, sends, arrays)
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
             plan.run(None)
             return worker_pb2.RunGraphResponse()
         # A partition that talks to no other task keeps its step to itself: nothing to register.
         rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
-        return self._run_with_rendezvous(request, plan, session, rdv, plan.run)
+        return self._run_with_rendezvous(request, plan, session, rdv, plan.run, sends, arrays)
 
-    def _run_traced(self, request, plan, session, timeout):
+    def _run_traced(self, request, plan, session, timeout, sends=None, arrays=None):
         """A RunGraph with step stats (RunOptions.trace_level): the same step, each node timed."""
-        start = time.time_ns() // 1000
         holder = []
 
         def run(step):
@@ -245,23 +270,25 @@ class Worker:
             response = worker_pb2.RunGraphResponse()
         else:
             rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
-            response = self._run_with_rendezvous(request, plan, session, rdv, run)
+            response = self._run_with_rendezvous(request, plan, session, rdv, run, sends, arrays)
         response.step_stats.CopyFrom(holder[0])
-        response.tfmini_start_micros, response.tfmini_end_micros = start, time.time_ns() // 1000
         return response
 
-    def _run_with_rendezvous(self, request, plan, session, rdv, run):
+    def _run_with_rendezvous(self, request, plan, session, rdv, run, sends=None, arrays=None):
+        """`sends`: more values to put in the rendezvous, as arrays; `arrays`: a dict the recv_key values go into
+        (None: they go into the response as TensorProtos)."""
         step_id = request.step_id
         send = request.send
         if len(send):
-            rdv.put_all({nt.name: tensor_util.make_ndarray(nt.tensor) for nt in send})
+            rdv.put_all({nt.name: tensor_util.parse_tensor(nt.tensor, nt.name.split(";")[-2:][0])
+                         for nt in send})
+        if sends:
+            rdv.put_all(sends)
         step = Step(step_id, rdv, session)
         session.set_step(step)
         try:
             run(step)
             response = worker_pb2.RunGraphResponse()
-            if request.HasField("exec_opts") and request.exec_opts.record_partition_graphs:
-                response.partition_graph.extend(plan.device_graphs)
             recv_key = request.recv_key
             if len(recv_key):
                 recv, park_bytes = response.recv, request.tfmini_park_recv_bytes
@@ -269,9 +296,12 @@ class Worker:
                     value = rdv.take(key)
                     if value is None:
                         raise errors.InternalError(None, None, f"Step {step_id} produced no value for {key}")
-                    if park_bytes and getattr(value, "nbytes", 0) > park_bytes and value.dtype != object:
+                    if large_tensors.is_large(value, park_bytes):
                         self.park(step_id, key, value)  # the client streams it from here
                         response.tfmini_parked.append(key)
+                        continue
+                    if arrays is not None:
+                        arrays[key] = devices.to_host(value)
                         continue
                     nt = recv.add()
                     nt.name = key
@@ -352,13 +382,17 @@ class Worker:
             done(None if error is not None else devices.to_host(value), error)
         with self._lock:
             self._waiting[step_id, key] = (time.monotonic() + self.recv_timeout, rdv)
-            if self._reaper is None:
-                self._reaper = threading.Thread(target=self._expire_waits, name="recv-deadlines", daemon=True)
-                self._reaper.start()
+            self._start_reaper()
         rdv.recv_async(key, fire)
 
+    def _start_reaper(self):
+        if self._reaper is None:  # under self._lock
+            self._reaper = threading.Thread(target=self._expire_waits, name="recv-deadlines", daemon=True)
+            self._reaper.start()
+
     def _expire_waits(self):
-        """Fails async receives whose deadline passed (checked twice a second), until the worker stops."""
+        """Fails async receives and drops parked values whose deadline passed (checked twice a second), until
+        the worker stops: one thread for all of them, however many wait."""
         while self._stopping is None:
             time.sleep(0.5)
             now = time.monotonic()
@@ -367,6 +401,11 @@ class Worker:
                     rdv.cancel_async(key, errors.DeadlineExceededError(
                         None, None, f"Timed out after {self.recv_timeout:.1f}s waiting for tensor "
                                     f"{key.split(';')[3]} ({key})"))
+            for (step_id, key), (deadline, rdv) in list(self._parked.items()):
+                if deadline <= now:
+                    self._parked.pop((step_id, key), None)
+                    if rdv.take(key) is not None:
+                        self._release(step_id, rdv)
 
     def _check_incarnation(self, key):
         send_device, incarnation, _, _ = parse_key(key)
@@ -383,13 +422,9 @@ class Worker:
         fetch). A value nobody pulls is dropped after the receive timeout, so an abandoned pull leaks nothing."""
         rdv = self._rendezvous(step_id)
         rdv.send(key, value)
-        timer = threading.Timer(self.recv_timeout, self._expire, (step_id, rdv, key))
-        timer.daemon = True
-        timer.start()
-
-    def _expire(self, step_id, rdv, key):
-        if rdv.take(key) is not None:
-            self._release(step_id, rdv)
+        with self._lock:
+            self._parked[step_id, key] = (time.monotonic() + self.recv_timeout, rdv)
+            self._start_reaper()
 
     def recv_tensor(self, request, timeout=None):
         value = self.recv_value(request, timeout)

@@ -42,7 +42,7 @@ def stop_gradient(input, name=None):  # noqa: A002
 def fill(dims, value, name=None):
     graph = _graph_of([dims, value])
     with graph.as_default(), graph.name_scope(name or "Fill") as scope:
-        dims = convert_to_tensor(dims, name="dims")
+        dims = convert_to_tensor(dims, name="dims", preferred_dtype=dtypes.int32)
         value = convert_to_tensor(value, name="value")
         return graph.create_op("Fill", [dims, value], {"T": value.dtype.base_dtype,
                                                        "index_type": dims.dtype.base_dtype}, name=scope).outputs[0]
@@ -115,7 +115,7 @@ def _with_index_input(op_type, name, x, x_arg, index, index_arg, index_attr):
     graph = _graph_of([x, index])
     with graph.as_default(), graph.name_scope(name or op_type) as scope:
         x = convert_to_tensor(x, name=x_arg)
-        index = convert_to_tensor(index, name=index_arg)
+        index = convert_to_tensor(index, name=index_arg, preferred_dtype=dtypes.int32)  # [] is an int32 index, as in TF
         attrs = {"T": x.dtype.base_dtype, index_attr: index.dtype.base_dtype}
         return graph.create_op(op_type, [x, index], attrs, name=scope).outputs[0]
 
@@ -134,6 +134,9 @@ def _reshape_shape(op):
     value = constant_value(s)
     if value is not None:
         dims = [int(d) for d in np.reshape(value, [-1])]
+        for d in dims:
+            if d < -1:
+                raise ValueError(f"Invalid value in tensor used for shape: {d}")
         if dims.count(-1) > 1:
             raise ValueError(f"Cannot infer multiple unknown dimensions in shape {dims} for '{op.name}'")
         n = x.shape.num_elements()
@@ -160,7 +163,7 @@ def transpose(a, perm=None, name="transpose", conjugate=False):
                 r = rank(x)
                 perm = make_output("Sub", [make_output("Sub", [r, 1], name="sub"), make_output(
                     "Range", [0, r, 1], name="Range")], name="sub_1")
-        p = convert_to_tensor(perm, name="perm")
+        p = convert_to_tensor(perm, name="perm", preferred_dtype=dtypes.int32)  # [] for a scalar: int32, as TF
         return graph.create_op("Transpose", [x, p], {"T": x.dtype.base_dtype, "Tperm": p.dtype.base_dtype},
                                name=scope).outputs[0]
 
@@ -232,7 +235,7 @@ def concat(values, axis, name="concat"):
     graph = _graph_of(values)
     with graph.as_default(), graph.name_scope(name) as scope:
         dtype = next((v.dtype.base_dtype for v in values if isinstance(v, Tensor)), None)
-        tensors = [convert_to_tensor(v, dtype=dtype, name=f"values_{i}") for i, v in enumerate(values)]
+        tensors = [convert_to_tensor(v, preferred_dtype=dtype, name=f"values_{i}") for i, v in enumerate(values)]
         a = convert_to_tensor(axis, name="axis")
         return graph.create_op("ConcatV2", tensors + [a], {"N": len(tensors), "T": tensors[0].dtype.base_dtype,
                                                            "Tidx": a.dtype.base_dtype}, name=scope).outputs[0]
@@ -279,7 +282,7 @@ def stack(values, axis=0, name="stack"):
     graph = _graph_of(values)
     with graph.as_default(), graph.name_scope(name) as scope:
         dtype = next((v.dtype.base_dtype for v in values if isinstance(v, Tensor)), None)
-        tensors = [convert_to_tensor(v, dtype=dtype, name=f"values_{i}") for i, v in enumerate(values)]
+        tensors = [convert_to_tensor(v, preferred_dtype=dtype, name=f"values_{i}") for i, v in enumerate(values)]
         return graph.create_op("Pack", tensors, {"N": len(tensors), "T": tensors[0].dtype.base_dtype,
                                                  "axis": int(axis)}, name=scope).outputs[0]
 
@@ -346,7 +349,7 @@ def slice(input_, begin, size, name=None):  # noqa: A001 - TensorFlow's name
     graph = _graph_of([input_])
     with graph.as_default(), graph.name_scope(name or "Slice") as scope:
         x = convert_to_tensor(input_, name="input")
-        b = convert_to_tensor(begin, name="begin")
+        b = convert_to_tensor(begin, name="begin", preferred_dtype=dtypes.int32)
         s = convert_to_tensor(size, dtype=b.dtype, name="size")
         return graph.create_op("Slice", [x, b, s], {"T": x.dtype.base_dtype, "Index": b.dtype.base_dtype},
                                name=scope).outputs[0]
@@ -374,7 +377,7 @@ def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, el
     graph = _graph_of([input_])
     with graph.as_default(), graph.name_scope(name or "StridedSlice") as scope:
         x = convert_to_tensor(input_, name="input")
-        b = convert_to_tensor(begin, name="begin")
+        b = convert_to_tensor(begin, name="begin", preferred_dtype=dtypes.int32)
         e = convert_to_tensor(end, dtype=b.dtype, name="end")
         st = convert_to_tensor(strides if strides is not None else np.ones(len(begin), np.int32),
                                dtype=b.dtype, name="strides")

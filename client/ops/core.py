@@ -6,7 +6,7 @@ that scope, and the op itself takes the scope's name.
 """
 import numpy as np
 
-from tfmini.core import dtypes, tensor_util
+from tfmini.core import dtypes, op_types, tensor_util
 from tfmini.core.tensor_shape import TensorShape
 from tfmini.graph import Operation, Tensor, get_default_graph, _graph_of
 
@@ -89,7 +89,8 @@ def make_op(op_type, inputs, attrs=None, name=None, arg_names=None, same_dtype=T
                 if not _contains_tensor(value):
                     raise
                 t = convert_to_tensor(value, name=arg)  # a tensor of another dtype: TypeError just below, as TF
-            if same_dtype and target is not None and t.dtype.base_dtype != target:
+            if same_dtype and target is not None and t.dtype.base_dtype != target and \
+                    op_types.signature(op_type) is None:  # a typed op: Graph.create_op says it as TF does
                 raise TypeError(f"Input '{arg}' of '{op_type}' Op has type {t.dtype.base_dtype.name} that does not "
                                 f"match type {target.name} of argument '{names[0]}'.")
             if same_dtype and target is None:

@@ -189,7 +189,7 @@ def _reducer(op_type):
         axes = _reduction_axes(x, axis if axis is not None else reduction_indices)
         graph = _graph_of([x])
         with graph.as_default(), graph.name_scope(name or op_type) as scope:
-            axes = convert_to_tensor(axes, name="reduction_indices")
+            axes = convert_to_tensor(axes, name="reduction_indices", preferred_dtype=dtypes.int32)
             attrs = {"keep_dims": keep, "T": x.dtype.base_dtype, "Tidx": axes.dtype.base_dtype}
             return graph.create_op(op_type, [x, axes], attrs, name=scope).outputs[0]
     fn.__name__ = "reduce_" + op_type.lower()
@@ -261,8 +261,8 @@ def where(condition, x=None, y=None, name=None):
     with graph.as_default(), graph.name_scope(name or "Select") as scope:
         c = convert_to_tensor(condition, dtype=dtypes.bool, name="condition")
         dtype = next((v.dtype.base_dtype for v in (x, y) if isinstance(v, Tensor)), None)
-        t = convert_to_tensor(x, dtype=dtype, name="t")
-        e = convert_to_tensor(y, dtype=t.dtype.base_dtype, name="e")
+        t = convert_to_tensor(x, preferred_dtype=dtype, name="t")
+        e = convert_to_tensor(y, preferred_dtype=t.dtype.base_dtype, name="e")
         return graph.create_op("Select", [c, t, e], {"T": t.dtype.base_dtype}, name=scope).outputs[0]
 
 
@@ -289,13 +289,13 @@ def _binary_operator(fn, op_name):
     def forward(x, y):
         graph = _graph_of([x, y])
         with graph.as_default(), graph.name_scope(op_name) as scope:
-            y = convert_to_tensor(y, dtype=x.dtype.base_dtype, name="y")
+            y = convert_to_tensor(y, preferred_dtype=x.dtype.base_dtype, name="y")
             return fn(x, y, name=scope)
 
     def reverse(y, x):
         graph = _graph_of([x, y])
         with graph.as_default(), graph.name_scope(op_name) as scope:
-            x = convert_to_tensor(x, dtype=y.dtype.base_dtype, name="x")
+            x = convert_to_tensor(x, preferred_dtype=y.dtype.base_dtype, name="x")
             return fn(x, y, name=scope)
     return forward, reverse
 

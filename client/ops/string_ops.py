@@ -73,7 +73,8 @@ def substr(input, pos, len, name=None, unit="BYTE"):  # noqa: A002 - TF's argume
 
 def string_join(inputs, separator="", name=None):
     with name_scope(name, "StringJoin") as scope:
-        tensors = [convert_to_tensor(x, dtype=dtypes.string, name=f"inputs_{i}") for i, x in enumerate(inputs)]
+        tensors = [convert_to_tensor(x, preferred_dtype=dtypes.string, name=f"inputs_{i}")  # a float: TF's TypeError
+                   for i, x in enumerate(inputs)]
         return _create("StringJoin", tensors, {"N": len(tensors), "separator": separator},
                        scope).outputs[0]
 

@@ -261,6 +261,12 @@ class FileWriter:
             raise TypeError("The passed graph must be an instance of `Graph` or the deprecated `GraphDef`")
         self._add_event(event_pb2.Event(graph_def=graph_def.SerializeToString()), global_step)
 
+    def add_meta_graph(self, meta_graph_def, global_step=None):
+        """Adds a MetaGraphDef (tf.train.export_meta_graph's), as TF's CheckpointSaverHook does."""
+        if not hasattr(meta_graph_def, "SerializeToString") or not hasattr(meta_graph_def, "collection_def"):
+            raise TypeError(f"meta_graph_def must be type MetaGraphDef, saw type: {type(meta_graph_def)}")
+        self._add_event(event_pb2.Event(meta_graph_def=meta_graph_def.SerializeToString()), global_step)
+
     def add_run_metadata(self, run_metadata, tag, global_step=None):
         if tag in self._session_run_tags:
             raise ValueError("The provided tag was already used for this event type")

@@ -82,7 +82,11 @@ def _load():
     from tfmini.worker.kernels import embedding, sampling  # noqa: F401
     from tfmini.worker.kernels import parsing  # noqa: F401
     from tfmini.worker.kernels import queues, readers, strings  # noqa: F401
+    from tfmini.worker.kernels import checkpoint  # noqa: F401  (Saver: SaveV2, RestoreV2, ...)
+    from tfmini.worker.kernels import accumulators  # noqa: F401  (SyncReplicasOptimizer)
     from tfmini.worker.kernels import data, data_functions  # noqa: F401
+    from tfmini.worker.kernels import control_flow, stacks  # noqa: F401
+    from tfmini.worker.kernels import sequence, tensor_array  # noqa: F401  (TensorArray, RNNs)
 
 
 _load()

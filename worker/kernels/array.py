@@ -1,7 +1,7 @@
 """Constants, placeholders and shape/layout kernels."""
 import numpy as np
 
-from tfmini.core import errors, tensor_util
+from tfmini.core import errors, memory_limits, tensor_util
 from tfmini.core.indexing import slice_spec
 from tfmini.worker.kernels import ANY_DEVICE, kernel, simple
 
@@ -41,6 +41,7 @@ def _fill(node):
         dims = [int(d) for d in np.reshape(dims, [-1])]
         if any(d < 0 for d in dims):
             raise errors.InvalidArgumentError(None, None, f"Fill dimensions must be >= 0, got {dims}")
+        memory_limits.check_alloc(dims, value.dtype.itemsize, f"Fill '{node.name}'", value.dtype.name)
         return xp.full(dims, value, dtype=value.dtype)
     return fn
 
@@ -64,6 +65,9 @@ simple("Rank", lambda xp: lambda x: np.array(np.ndim(x), dtype=np.int32))
 def _reshape(node):
     def fn(x, shape):
         shape = [int(d) for d in np.reshape(shape, [-1])]
+        for i, d in enumerate(shape):
+            if d < -1:  # numpy would take any negative size for -1
+                raise errors.InvalidArgumentError(None, None, f"Size {i} must be non-negative, not {d}")
         try:
             return x.reshape(shape)
         except ValueError:
@@ -174,7 +178,13 @@ def _strided_slice(node):
 @kernel("Tile", device_types=ANY_DEVICE)
 def _tile(node):
     xp = node.xp
-    return lambda x, multiples: xp.tile(x, [int(m) for m in np.reshape(multiples, [-1])])
+
+    def fn(x, multiples):
+        multiples = [int(m) for m in np.reshape(multiples, [-1])]
+        out_shape = [d * m for d, m in zip(np.shape(x), multiples)] + multiples[np.ndim(x):]
+        memory_limits.check_alloc(out_shape, x.dtype.itemsize, f"Tile '{node.name}'")
+        return xp.tile(x, multiples)
+    return fn
 
 
 @kernel("OneHot", device_types=ANY_DEVICE)
@@ -185,6 +195,8 @@ def _one_hot(node):
         depth = int(depth)
         if depth < 0:
             raise errors.InvalidArgumentError(None, None, f"depth must be non-negative, got: {depth}")
+        memory_limits.check_alloc(list(np.shape(indices)) + [depth], on.dtype.itemsize,
+                                  f"OneHot '{node.name}'")
         hot = xp.asarray(indices)[..., None] == xp.arange(depth)
         out = xp.where(hot, on, off).astype(on.dtype)
         return out if axis == -1 else xp.moveaxis(out, -1, axis)
@@ -198,6 +210,8 @@ def _range(node):
     def fn(start, limit, delta):
         if delta == 0:
             raise errors.InvalidArgumentError(None, None, f"Requires delta != 0: {delta}")
+        count = max(0, -(-(float(limit) - float(start)) // float(delta)))
+        memory_limits.check_alloc([count], np.dtype(dtype).itemsize, f"Range '{node.name}'", np.dtype(dtype).name)
         return xp.arange(start, limit, delta, dtype=dtype)
     return fn
 

@@ -33,8 +33,9 @@ def shape_of(proto):
     return tuple(None if d.size < 0 else d.size for d in proto.dim)
 
 
-def wait_until(env, cond, ready):
-    """Waits on `cond` (held) until `ready()`; raises at the step's deadline or when the step is cancelled."""
+def wait_until(env, cond, ready, what=None):
+    """Waits on `cond` (held) until `ready()`; raises at the step's deadline or when the step is cancelled.
+    `what` (a string, or a function giving one) says what was awaited, in the deadline's message."""
     step_id, deadline, handle = env.wait_context()
     while not ready():
         error = env.worker.wait_error(step_id, handle) if hasattr(env, "worker") else None
@@ -42,7 +43,9 @@ def wait_until(env, cond, ready):
             raise type(error)(None, None, error.message)
         left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
         if left <= 0:
-            raise errors.DeadlineExceededError(None, None, "Timed out waiting for notification")
+            detail = what() if callable(what) else what
+            raise errors.DeadlineExceededError(None, None, "Timed out waiting for notification" +
+                                               (f": {detail}" if detail else ""))
         cond.wait(left)
 
 
@@ -117,7 +120,9 @@ class Queue:
         """`n` elements (None: one, unbatched) as one array per component."""
         want = 1 if n is None else n
         with self.cond:
-            wait_until(env, self.cond, lambda: self.closed or self._available(want))
+            wait_until(env, self.cond, lambda: self.closed or self._available(want),
+                       what=lambda: f"{self.kind} '{self.name}' has {len(self)} of the {want} elements a dequeue "
+                                    f"needs")
             if not self._available(want):  # closed
                 if up_to and len(self) > 0:
                     want = len(self)

@@ -2,6 +2,7 @@
 seeded from (seed, seed2) so a seeded graph gives the same numbers in every run of a program."""
 import numpy as np
 
+from tfmini.core import memory_limits
 from tfmini.worker.kernels import kernel
 
 
@@ -10,7 +11,10 @@ def _generator(node):
 
 
 def _shape(shape):
-    return [int(d) for d in np.reshape(shape, [-1])]
+    """The output shape, checked against the allocation limit (the draw makes float64 first: 8 bytes each)."""
+    dims = [int(d) for d in np.reshape(shape, [-1])]
+    memory_limits.check_alloc(dims, 8, "a random op", "float64")
+    return dims
 
 
 @kernel("RandomUniform")

@@ -1,1 +1,2 @@
 """tfmini.python.client, as tensorflow.python.client."""
+from tfmini.python.client import timeline  # noqa: F401

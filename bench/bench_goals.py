@@ -1,0 +1,119 @@
+"""Issue 13's distributed goals, each against its baselines measured in this same run:
+
+- the seed's train_step (variable on a ps, compute on a worker, client in its own process; and the client as
+  worker0) beside TensorFlow 2.21 and beside the protocol floor: the one-way messages the step's data
+  dependencies need, each timed as a raw grpcio message on an already open stream;
+- a 64 MB float32 tensor ps -> worker and fetched to the client, beside TensorFlow and beside a raw grpcio
+  chunked stream (1 MB messages, the same chunking tfmini uses) of the same 64 MB.
+
+The step's floor, client in its own process: RunStep client -> master (on worker0), RunGraph master -> ps, the
+weight ps -> worker, the gradient worker -> ps, the ps's RunGraph answer -> master, RunStep's answer -> client:
+6 one-way messages, each waiting on the one before. Client as worker0: 4 (no RunStep on the wire).
+
+    .venv/bin/python bench/bench_goals.py [--steps 200] [--tf-python .venv-tf/bin/python]
+"""
+import argparse
+import os
+import subprocess
+import sys
+
+import grpc
+import numpy as np
+
+import bench_distributed as bd
+from timing import free_ports, median_seconds
+
+RAW_SERVER = """
+import sys, time, grpc
+from concurrent import futures
+CHUNK, TOTAL = 1 << 20, 64 << 20
+payload = bytes(CHUNK)
+def chunks(req, ctx):
+    for _ in range(TOTAL // CHUNK):
+        yield payload
+s = grpc.server(futures.ThreadPoolExecutor(8), options=[("grpc.max_send_message_length", -1)])
+s.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("bench.Raw", {
+    "Echo": grpc.stream_stream_rpc_method_handler(lambda it, ctx: (m for m in it)),
+    "Chunks": grpc.unary_stream_rpc_method_handler(chunks)}),))
+s.add_insecure_port("127.0.0.1:" + sys.argv[1]); s.start(); time.sleep(3600)
+"""
+
+
+class _OpenStream:
+    """A bidirectional stream kept open: send() writes one message, and its echo is read back."""
+
+    def __init__(self, channel):
+        import queue
+        self._out = queue.SimpleQueue()
+        self._replies = channel.stream_stream("/bench.Raw/Echo")(iter(self._out.get, None))
+
+    def round_trip(self, payload):
+        self._out.put(payload)
+        next(self._replies)
+
+    def close(self):
+        self._out.put(None)
+
+
+def raw_floor(n):
+    """(one-way message on an open stream in ms, GB/s of a raw 64 MB chunked stream)."""
+    port, = free_ports(1)
+    proc = subprocess.Popen([sys.executable, "-c", RAW_SERVER, str(port)])
+    try:
+        bd.wait_port(port)
+        with grpc.insecure_channel(f"127.0.0.1:{port}",
+                                   options=[("grpc.max_receive_message_length", -1)]) as channel:
+            stream = _OpenStream(channel)
+            payload = b"x" * 64
+            one_way = median_seconds(lambda: stream.round_trip(payload), n, warmup=50) * 1e3 / 2
+            stream.close()
+            chunks = channel.unary_stream("/bench.Raw/Chunks")
+
+            def pull():
+                got = memoryview(np.empty(64 << 20, np.uint8))  # into one buffer, untouched until written, as tfmini's
+                at = 0
+                for c in chunks(b"", timeout=30):
+                    got[at:at + len(c)] = c
+                    at += len(c)
+            gbps = (64 << 20) / 1e9 / median_seconds(pull, 11, warmup=2)
+        return one_way, gbps
+    finally:
+        proc.kill()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", ".venv-tf/bin/python"))
+    args = ap.parse_args()
+    one_way, raw_gbps = raw_floor(args.steps * 3)
+    spec, procs = bd.start_cluster(sys.executable)
+    try:
+        step = bd.tfmini_step_ms(spec, args.steps)
+        bw_worker, bw_client = bd.tfmini_bandwidth(spec)
+    finally:
+        bd.stop(procs)
+    in_worker = bd.tfmini_in_worker_step_ms(args.steps)
+    has_tf = os.path.exists(args.tf_python)
+    theirs = bd.tf_numbers(args.tf_python, args.steps) if has_tf else None
+    theirs_in_worker = bd.tf_numbers(args.tf_python, args.steps, in_worker=True) if has_tf else None
+    print(f"raw grpcio one-way message on an open stream {one_way:7.3f} ms; raw 64 MB chunked stream "
+          f"{raw_gbps:5.2f} GB/s")
+    for label, ours, tf_ms, messages in (("client -> worker0's master", step, theirs and theirs[0], 6),
+                                         ("client is worker0         ", in_worker, theirs_in_worker and
+                                          theirs_in_worker[0], 4)):
+        floor = messages * one_way
+        line = (f"seed train_step, {label}: tfmini {ours:6.3f} ms, floor {floor:5.3f} ms ({messages} one-way), "
+                f"tfmini/floor {ours / floor:5.2f}")
+        if tf_ms:
+            line += f"; TF {tf_ms:6.3f} ms (TF/floor {tf_ms / floor:5.2f}), tfmini/TF {ours / tf_ms:.2f} (goal <= 0.75)"
+        print(line)
+    for label, ours, index in (("ps -> worker", bw_worker, 1), ("ps -> client", bw_client, 2)):
+        line = f"64 MB {label}: tfmini {ours:5.2f} GB/s, tfmini/raw stream {ours / raw_gbps:.2f} (goal >= 0.9)"
+        if theirs:
+            line += f"; TF {theirs[index]:5.2f} GB/s, tfmini/TF {ours / theirs[index]:.2f} (goal >= 1.2)"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
