@@ -6,12 +6,13 @@ compute function, and nodes whose inputs are all constants are computed once,
 there and then (constant folding, as TensorFlow's Grappler does). What is left
 is compiled into one straight-line Python function, one line per node:
 
-    v7 = f3(v2, c0)          # v: values of this step, c: folded constants, f: kernels
+    v7 = f3(v2, c0); del v2  # v: values of this step, c: folded constants, f: kernels
 
 so a step costs the kernels and little else: no name lookups, no attr
 decoding, no graph walking. `plan.source` shows that function. Each line
 starts with `o[0] and m(); `: one list read, the process memory limit's
-look (core/process_memory.py).
+look (core/process_memory.py), and ends by dropping the values it used last
+(so a chain of big ops reuses warm memory, as numpy code does).
 
 A partition that pulls from two or more peers instead runs in dataflow order
 (`_run_dataflow`): it never blocks on one peer while a tensor from another is
@@ -239,17 +240,30 @@ class ExecutionPlan:
             name = constant_names.get(slot) or f"v{slot}"
             return f"{name}.read()" if deref else name
 
+        # A value is dropped on the line of its last use (or of its making, if nothing here uses it), as numpy
+        # code drops its temporaries: a chain of big ops then reuses warm memory instead of holding every step.
+        last_use = {}
+        for j, n in enumerate(self._nodes):
+            for s in n.outs:
+                last_use[s] = j
+            for s in n.ins:
+                if s not in constant_names:
+                    last_use[s] = j
+        drops = [[] for _ in self._nodes]
+        for s, j in last_use.items():
+            drops[j].append(f"v{s}")
         lines = []
         for j, n in enumerate(self._nodes):
             args = ", ".join(ref(s, p in n.deref) for p, s in enumerate(n.ins))
             call = args if n.forward else f"f{j}({args})"
+            drop = f"; del {', '.join(drops[j])}" if drops[j] else ""
             # Each line first looks at the process memory limit (core/process_memory.py), on the node's line.
             if not n.outs:
-                lines.append(f"    o[0] and m(); {call}")
+                lines.append(f"    o[0] and m(); {call}{drop}")
             elif len(n.outs) == 1:
-                lines.append(f"    o[0] and m(); v{n.outs[0]} = {call}")
+                lines.append(f"    o[0] and m(); v{n.outs[0]} = {call}{drop}")
             else:
-                lines.append(f"    o[0] and m(); {', '.join(f'v{s}' for s in n.outs)} = {call}")
+                lines.append(f"    o[0] and m(); {', '.join(f'v{s}' for s in n.outs)} = {call}{drop}")
         header = ["def step(c, f):", "    o, m = memory_over, memory_check"]
         if self._constants:
             header.append(f"    {', '.join(constant_names.values())}, = c")
