@@ -13,7 +13,6 @@ from tfmini.core import dtypes
 from tfmini.core import op_registry
 from tfmini.core import op_types
 from google.protobuf import text_format
-from google.protobuf import text_format
 
 from tfmini.core.tensor_shape import TensorShape, as_shape
 from tfmini.protos import attr_value_pb2, graph_pb2, node_def_pb2, tensor_pb2
