@@ -72,12 +72,14 @@ print(json.dumps(measure(tf1, session, median_seconds, int(sys.argv[1]), int(sys
 '''
 
 
-def tensorflow_figures():
+def tensorflow_figures(source, *args):
+    """What `source` (a TF child program: TF_PREAMBLE + a program) prints last, as JSON, run by TF 2.21 with
+    `args`; None without .venv-tf or if the run fails."""
     if not TF_PYTHON.exists():
         return None
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([str(TF_PYTHON), "-c", TF_MAIN, str(ITERATIONS), str(REPEAT)], capture_output=True,
-                          text=True, timeout=300, env=env)
+    proc = subprocess.run([str(TF_PYTHON), "-c", source, *map(str, args)],
+                          capture_output=True, text=True, timeout=300, env=env)
     if proc.returncode != 0:
         print("TensorFlow run failed:", proc.stderr[-2000:])
         return None
@@ -91,7 +93,7 @@ def main():
     namespace = {}
     exec(PROGRAM, namespace)  # our own benchmark program, shared with the TensorFlow run
     ours = namespace["measure"](tf, lambda graph: tf.Session(graph=graph), median_seconds, ITERATIONS, REPEAT)
-    theirs = tensorflow_figures()
+    theirs = tensorflow_figures(TF_MAIN, ITERATIONS, REPEAT)
     print(f"while_loop, {ITERATIONS} iterations, embedded; medians of {REPEAT}")
     print(f"{'loop':<12}{'tfmini step':>14}{'per iter':>12}{'TF step':>12}{'per iter':>12}{'ratio':>8}")
     for name, (step, per_iter) in ours.items():

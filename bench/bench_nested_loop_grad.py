@@ -7,17 +7,13 @@ The loop: 10 outer iterations, each running an inner loop of 10 iterations of h 
 (w [8, 8]); fetched: d sum(h^2) / d w (the forward loops push on stacks, the backward loops pop). Medians of
 21 steps after 2 warm-ups; Grappler off on the TensorFlow side; ratio = tfmini / TF.
 """
-import json
-import os
 import pathlib
-import subprocess
 import sys
 
-from bench_control_flow import TF_PREAMBLE  # bench/ is the script's directory, so on sys.path
+from bench_control_flow import TF_PREAMBLE, tensorflow_figures  # bench/ is the script's directory, so on sys.path
 
 REPEAT = 21
 HERE = pathlib.Path(__file__).resolve().parent
-TF_PYTHON = HERE.parent / ".venv-tf" / "bin" / "python"
 
 PROGRAM = r'''
 import numpy as np
@@ -52,18 +48,6 @@ print(json.dumps(measure(tf1, session, median_seconds, int(sys.argv[1]),
 '''
 
 
-def tensorflow_figures():
-    if not TF_PYTHON.exists():
-        return None
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([str(TF_PYTHON), "-c", TF_MAIN, str(REPEAT)], capture_output=True, text=True,
-                          timeout=300, env=env)
-    if proc.returncode != 0:
-        print("TensorFlow run failed:", proc.stderr[-2000:])
-        return None
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def main():
     sys.path.insert(0, str(HERE))
     import tfmini as tf
@@ -72,7 +56,7 @@ def main():
     exec(PROGRAM, namespace)  # the same program for both libraries
     ours = namespace["measure"](tf, lambda graph: tf.Session(graph=graph), median_seconds, REPEAT,
                                 lambda: (tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), tf.RunMetadata()))
-    theirs = tensorflow_figures()
+    theirs = tensorflow_figures(TF_MAIN, REPEAT)
     print(f"nested while_loop gradient (10 x 10 iterations of tanh(matmul)), embedded; medians of {REPEAT}")
     for name, seconds in ours.items():
         line = f"{name:<10} tfmini {seconds * 1e3:8.2f} ms"
