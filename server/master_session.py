@@ -284,11 +284,12 @@ class MasterSession:
         return name
 
     def close(self):
-        for plan in self._plans.values():
+        with self._lock:  # a step of this session may still be adding a plan (Reset closes sessions in use)
+            plans, self._plans = list(self._plans.values()), {}
+        for plan in plans:
             for part in plan.parts:
                 try:
                     part.worker.deregister_graph(worker_pb2.DeregisterGraphRequest(
                         graph_handle=part.graph_handle, session_handle=self.handle))
                 except errors.OpError:
                     pass  # a worker that is gone has nothing left to free
-        self._plans.clear()
