@@ -23,6 +23,9 @@ class PendingCall(Protocol):
 
     def result(self, timeout=None): ...
 
+    def on_failure(self, fn):
+        """Calls fn(OpError) once if the call fails, from whatever thread learns it (fn must not block)."""
+
 
 @runtime_checkable
 class WorkerInterface(Protocol):
@@ -48,6 +51,11 @@ class WorkerInterface(Protocol):
     def recv_array(self, step_id, key, timeout=None, large=False):
         """Tensor `key` of step `step_id` as an array, however large; `large` says the caller knows it is
         large (a parked fetch), so a stub streams it at once."""
+
+    def push_tensors(self, step_id, items, timeout=None):
+        """Hands this worker tensors of step `step_id` a peer's _Sends pushed ({rendezvous key: host array, or
+        large_tensors.PARKED for a large one that the receiver streams from the sender}), one way: nothing answers,
+        and what goes wrong fails the step on this worker."""
 
 
 @runtime_checkable

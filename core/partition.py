@@ -14,6 +14,8 @@ from tfmini.core.names import input_source
 from tfmini.core.names import make_key
 from tfmini.protos import graph_pb2, node_def_pb2
 
+PUSH_ATTR = "_tfmini_push"  # a cross-task _Send/_Recv pair whose tensor is pushed (worker/kernels/sendrecv.py)
+
 
 
 class Partitioning:
@@ -45,19 +47,21 @@ def _output_dtype(node, index):
 
 
 def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnation, dtype, client_terminated,
-              src="", dst=""):
+              src="", dst="", push=False):
     node = node_def_pb2.NodeDef(name=name, op=op, device=device)
     attrs = {"tensor_name": tensor_name, "send_device": send_device, "recv_device": recv_device,
              "send_device_incarnation": incarnation, "client_terminated": client_terminated,
              "T" if op == "_Send" else "tensor_type": dtype}
     if src:
         attrs.update({"_src": src, "_dst": dst})
+    if push:
+        attrs[PUSH_ATTR] = True
     for k, v in attrs.items():
         node.attr[k].CopyFrom(attr_lib.to_attr(v))
     return node
 
 
-def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device=False, edges=None):
+def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device=False, edges=None, push=False):
     """Splits the nodes named in `order` (a list, graph order) by task, or by device with `by_device`.
 
     `placement` maps every node name (fed ones included) to its device;
@@ -65,12 +69,15 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
     gives the device incarnation used in rendezvous keys. The master splits by
     task (new nodes get `_S<n>`); a worker splits its piece again by device (`_G<n>`).
     `edges` (name -> parsed inputs), when the caller has them, saves parsing the inputs again.
+    `push`: mark each cross-task pair PUSH_ATTR (tfmini workers at both ends: the sender pushes, no pull),
+    except in graphs with control flow, whose transfers keep TF's pulls.
     """
     if edges is None:
         edges = {name: [input_source(i) for i in nodes[name].input] for name in order}
     out = Partitioning()
     task_of_device = {d: d if by_device else DeviceSpec.from_string(d).task_name for d in set(placement.values())}
     suffix = "_G" if by_device else "_S"
+    push = push and not control_flow_partition.uses_control_flow(nodes, order)
 
     def task(name):
         return task_of_device[placement[name]]
@@ -127,11 +134,11 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
                 send_input = src if idx == 0 else f"{src}:{idx}"
                 dtype = _output_dtype(nodes[src], idx)
             send = _sendrecv("_Send", send_name, src_device, tensor_name, src_device, dst_device, inc, dtype,
-                             False, src, dst_name)
+                             False, src, dst_name, push)
             send.input.append(send_input)
             src_graph.node.append(send)
             out.graph(dst_task).node.append(_sendrecv("_Recv", recv_name, dst_device, tensor_name, src_device,
-                                                      dst_device, inc, dtype, False, src, dst_name))
+                                                      dst_device, inc, dtype, False, src, dst_name, push))
             cross[key] = recv_name
         return cross[key]
 

@@ -95,6 +95,8 @@ def _setup_logging(level, log_format="text"):
 @click.option("--max-alloc-bytes", type=BYTES, help="Most bytes one kernel may allocate (default: half of RAM).")
 @click.option("--max-memory-bytes", type=BYTES,
               help="Most resident memory of the process; a step that passes it fails (default: no limit).")
+@click.option("--max-pushed-bytes", type=BYTES,
+              help="Most bytes of tensors peers pushed that this task's steps have not taken yet (default 1G).")
 @click.option("--max-streams-per-peer", type=click.IntRange(1), help="Link streams per peer connection (16).")
 @click.option("--max-calls-per-stream", type=click.IntRange(1), help="Calls running per Link stream (64).")
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False),
@@ -118,7 +120,7 @@ def main(ctx, cluster, job_name, task_index, host, port, operation_timeout_ms, l
          metrics_port, exit_after_chief=False, max_tensor_bytes=None, max_alloc_bytes=None,
          max_streams_per_peer=None, max_memory_bytes=None, max_calls_per_stream=None, checkpoint_dir=None,
          tls_cert=None, tls_key=None, tls_ca=None,
-         token_file=None, insecure=False, intra_op_threads=0, host_tasks=None):
+         token_file=None, insecure=False, intra_op_threads=0, host_tasks=None, max_pushed_bytes=None):
     """Runs one tfmini task (a master and a worker) until SIGTERM/SIGINT."""
     if ctx.invoked_subcommand is not None:
         return
@@ -156,7 +158,7 @@ def main(ctx, cluster, job_name, task_index, host, port, operation_timeout_ms, l
                         metrics_port=metrics_port or None, exit_after_chief=exit_after_chief,
                         limits={"max_tensor_bytes": max_tensor_bytes, "max_alloc_bytes": max_alloc_bytes,
                                 "max_streams_per_peer": max_streams_per_peer, "max_memory_bytes": max_memory_bytes,
-                                "max_calls_per_stream": max_calls_per_stream},
+                                "max_calls_per_stream": max_calls_per_stream, "max_pushed_bytes": max_pushed_bytes},
                         checkpoint_dir=checkpoint_dir)
     except (ValueError, TypeError) as e:
         raise click.UsageError(str(e))

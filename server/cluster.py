@@ -68,12 +68,22 @@ class Cluster:
         local = [i for i, p in enumerate(parts) if p.task == self.local_task]
         futures = {i: p.worker.start_run_graph(interfaces.sends_as_protos(requests[i], sends[i]), timeout)
                    for i, p in enumerate(parts) if i not in local}
+        # A part waiting for a pushed tensor does not see its sender fail: the first failure aborts the step
+        # everywhere at once (off the transport's thread), and it, not the aborts it causes, is the step's error.
+        failures = []
+
+        def failed(error):
+            failures.append(error)
+            if len(failures) == 1:
+                threading.Thread(target=self._abort, args=(parts, step_id), name="abort-step", daemon=True).start()
+        for future in futures.values():
+            future.on_failure(failed)
         results, first_error = [None] * len(parts), None
         try:
             for i in local:
                 results[i] = parts[i].worker.run_graph_arrays(requests[i], sends[i])
         except errors.OpError as e:
-            first_error = e
+            first_error = failures[0] if failures else e
             self._abort(parts, step_id)
         for i, future in futures.items():
             try:
@@ -84,15 +94,26 @@ class Cluster:
                 self._abort(parts, step_id)
             except errors.OpError as e:
                 if first_error is None:
-                    first_error = e
+                    first_error = failures[0] if failures else e
                     self._abort(parts, step_id)
         if first_error is not None:
             raise first_error
         return results
 
     def _abort(self, parts, step_id):
-        for p in parts:
+        """CleanupGraph(step_id) on every task of the step, all at once: a frozen peer takes its deadline (3 s) to
+        fail, and the others must not wait behind it."""
+        def cleanup(worker):
             try:
-                p.worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=step_id))
+                worker.cleanup_graph(worker_pb2.CleanupGraphRequest(step_id=step_id))
             except errors.OpError:
                 pass  # a dead worker has nothing to clean up
+        threads = []
+        for p in parts:
+            if p.task == self.local_task:
+                cleanup(p.worker)  # called directly: at once
+            else:
+                threads.append(threading.Thread(target=cleanup, args=(p.worker,), name="cleanup-step", daemon=True))
+                threads[-1].start()
+        for t in threads:
+            t.join()

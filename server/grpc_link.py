@@ -41,8 +41,10 @@ def caller_host(context):
 
 
 # -- server side --------------------------------------------------------------
-def link_handler(serve, pool, serve_async, streams=None):
-    """The stream handler. A request frame either goes to `serve_async(rpc, payload, reply)`, which takes it
+def link_handler(serve, pool, serve_async, streams=None, serve_one_way=None):
+    """The stream handler. A one-way frame goes to `serve_one_way(rpc, payload, caller host)` in the stream's reader
+    thread (it must not block), and nothing answers it. A request frame either goes to
+    `serve_async(rpc, payload, reply)`, which takes it
     (returns True) when its method answers by callback, calling reply(response bytes, OpError or None) later
     from whatever thread has the answer (a waiting RecvTensor holds no thread); or it runs
     `serve(rpc, payload) -> (response bytes, OpError or None)` on `pool` (a call may block, e.g. RunGraph on
@@ -98,6 +100,10 @@ def link_handler(serve, pool, serve_async, streams=None):
                     except DecodeError as e:
                         out.put(e)  # a peer that sends garbage loses its stream, nothing else
                         return
+                    if frame.one_way:
+                        if serve_one_way is not None:
+                            serve_one_way(frame.method, frame.payload, caller)
+                        continue
                     open_calls.add(1)
                     if not serve_async(frame.method, frame.payload, reply_to(frame.id)):
                         if running is not None and not running.acquire(blocking=False):
@@ -149,11 +155,32 @@ def make_pool():
 class Pending:
     """A call in flight on a link: `result(timeout)` waits for its response LinkFrame."""
 
-    __slots__ = ("rpc", "event", "frame", "error", "_stream", "_id")
+    __slots__ = ("rpc", "event", "frame", "error", "_stream", "_id", "_callbacks")
 
     def __init__(self, rpc, stream, frame_id):
         self.rpc, self._stream, self._id = rpc, stream, frame_id
         self.event, self.frame, self.error = threading.Event(), None, None
+        self._callbacks = []
+
+    def on_done(self, fn):
+        """Calls fn(self) once the call is answered or its stream breaks (at once if it already has), in the
+        thread that saw it: fn must not block."""
+        self._callbacks.append(fn)
+        if self.event.is_set():
+            self._fire()
+
+    def _done(self):
+        self.event.set()
+        self._fire()
+
+    def _fire(self):
+        callbacks = self._callbacks
+        while callbacks:
+            try:
+                fn = callbacks.pop()  # atomic: each callback runs once, whichever thread gets it
+            except IndexError:
+                return
+            fn(self)
 
     def result(self, timeout):
         if not self.event.wait(timeout):
@@ -194,6 +221,14 @@ class Link:
         stream.outgoing.put(link_pb2.LinkFrame(id=frame_id, method=rpc, payload=request).SerializeToString())
         return pending
 
+    def send(self, rpc, request):
+        """Sends a one-way frame (no answer comes back): it goes out in order with the stream's calls."""
+        with self._lock:
+            stream = self._stream
+            if stream is None or stream.closed:
+                stream = self._stream = self._open()
+        stream.outgoing.put(link_pb2.LinkFrame(method=rpc, payload=request, one_way=True).SerializeToString())
+
     def _open(self):
         stream = _Stream()
         responses = self._open_stream(iter(stream.outgoing.get, None), wait_for_ready=False)
@@ -208,7 +243,7 @@ class Link:
                 waiter = stream.waiting.pop(frame.id, None)
                 if waiter is not None:  # None: its caller gave up (deadline)
                     waiter.frame = frame
-                    waiter.event.set()
+                    waiter._done()
         except grpc.RpcError as e:
             error = e
         except DecodeError as e:
@@ -220,4 +255,4 @@ class Link:
         stream.outgoing.put(None)  # ends the request iterator, and grpc's thread that reads it
         for waiter in waiting.values():
             waiter.error = error if error is not None else responses  # an ended call says how it ended
-            waiter.event.set()
+            waiter._done()

@@ -59,6 +59,7 @@ WORKER_METHODS = [
     ("RecvTensor", _w.RecvTensorRequest, _w.RecvTensorResponse, "recv_tensor"),
 ]
 STREAM_METHOD = "RecvTensorStream"
+PUSH_METHOD = "PushTensors"  # one-way link frames of pushed tensors (worker.Worker.push_tensors)
 # May take as long as a step (RegisterGraph folds constants and compiles the plan: a 256 MB range takes seconds).
 STEP_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor", STREAM_METHOD, "RegisterGraph"}
 LINK_RPCS = {"RunStep", "RunCallable", "RunGraph", "RecvTensor"}  # tfmini to tfmini: over a Link stream
@@ -173,10 +174,18 @@ def _unary_handler(rpc, request_type, response_type, fn):
     return grpc.unary_unary_rpc_method_handler(handle)  # bytes in, bytes out: we parse
 
 
-def _link_handler(service, methods, pool, async_methods=None, streams=None):
+def _link_handler(service, methods, pool, async_methods=None, streams=None, one_way_methods=None):
     """The Link stream of `service`: frames naming any of `methods` {rpc: (request type, fn)}, or of
-    `async_methods` {rpc: (request type, fn(request, done))}, which answer by calling done(response, error)."""
-    async_methods = async_methods or {}
+    `async_methods` {rpc: (request type, fn(request, done))}, which answer by calling done(response, error), or
+    one-way frames of `one_way_methods` {rpc: fn(request bytes, caller host)}, which nothing answers."""
+    async_methods, one_way_methods = async_methods or {}, one_way_methods or {}
+
+    def serve_one_way(rpc, raw, caller):
+        fn = one_way_methods.get(rpc)
+        if fn is None:
+            log.warning("one-way %s from %s dropped: not a method of %s", rpc, caller, service)
+            return
+        fn(raw, caller)
 
     def serve(rpc, raw):
         if rpc not in methods:
@@ -202,7 +211,7 @@ def _link_handler(service, methods, pool, async_methods=None, streams=None):
             RPCS_SERVED[rpc, _code_name(error)] += 1
             reply(None, error)
         return True
-    return grpc_link.link_handler(serve, pool, serve_async, streams)
+    return grpc_link.link_handler(serve, pool, serve_async, streams, serve_one_way)
 
 
 def _as_response(value):
@@ -292,6 +301,33 @@ def _recv_tensor_async(worker):
     return recv_tensor
 
 
+def _push_tensors(worker):
+    """The one-way PushTensors frame: its tensors go to the worker; a bad one fails its step there."""
+    def push(raw, caller):
+        RPC_BYTES[PUSH_METHOD] += len(raw)
+        request, error = _parse(PUSH_METHOD, worker_pb2.PushTensorsRequest, raw)
+        if error is not None:  # no step to fail: only the log can tell
+            RPCS_SERVED[PUSH_METHOD, _code_name(error)] += 1
+            log.warning("%s from %s dropped: %s", PUSH_METHOD, caller, error.message)
+            return
+        items = {}
+        for pushed in request.tensor:
+            key = pushed.rendezvous_key
+            if pushed.parked:
+                items[key] = large_tensors.PARKED
+                continue
+            value, error = _invoke(PUSH_METHOD, tensor_util.parse_tensor, pushed.tensor, key)
+            if error is not None:
+                break
+            items[key] = value
+        if error is None:
+            _, error = _invoke(PUSH_METHOD, worker.push_tensors, request.step_id, items)
+        if error is not None:
+            worker.fail_step(request.step_id, error)
+        RPCS_SERVED[PUSH_METHOD, _code_name(error)] += 1
+    return push
+
+
 def worker_handler(worker, pool, streams=None):
     waiting = server_limits.waiting_recvs()
     methods = {rpc: (req, getattr(worker, fn)) for rpc, req, _, fn in WORKER_METHODS}
@@ -300,7 +336,7 @@ def worker_handler(worker, pool, streams=None):
     handlers[STREAM_METHOD] = _stream_handler(worker, waiting)
     handlers[grpc_link.LINK] = _link_handler(WORKER_SERVICE, methods, pool,
                                              {"RecvTensor": (worker_pb2.RecvTensorRequest, _recv_tensor_async(worker))},
-                                             streams)
+                                             streams, {PUSH_METHOD: _push_tensors(worker)})
     return grpc.method_handlers_generic_handler(WORKER_SERVICE, handlers)
 
 
@@ -420,6 +456,15 @@ class _LinkCall:
         self._pending, self._deadline = pending, time.monotonic() + timeout
         self._peer, self._response_type, self._address = peer, response_type, address
 
+    def on_failure(self, fn):
+        """Calls fn(OpError) if the call fails (the server's error, or its stream broke), from the link's thread."""
+        def done(pending):
+            if pending.error is not None:
+                fn(_translate(pending.error, pending.rpc, self._peer))
+            elif pending.frame.code:
+                fn(errors.error_from_code(pending.frame.code, pending.frame.message, kind=pending.frame.error_kind))
+        self._pending.on_done(done)
+
     def result(self, timeout=None):
         rpc, peer = self._pending.rpc, self._peer
         left = self._deadline - time.monotonic()
@@ -473,6 +518,21 @@ class WorkerStub(Stub):
         if response.transport_options.type_url != STREAMED:
             return tensor_util.make_ndarray(response.tensor)
         return self.stream_array(step_id, key, timeout)
+
+    def push_tensors(self, step_id, items, timeout=None):
+        """One way: no answer to wait for (`timeout` is unused); the receiver's _Recv waits under its deadline."""
+        request = worker_pb2.PushTensorsRequest(step_id=step_id)
+        for key, value in items.items():
+            pushed = request.tensor.add(rendezvous_key=key)
+            if value is large_tensors.PARKED:
+                pushed.parked = True
+            else:
+                pushed.tensor.CopyFrom(tensor_util.make_tensor_proto(np.asarray(value)))
+        raw = request.SerializeToString()
+        RPC_COUNTS[PUSH_METHOD] += 1
+        RPC_BYTES[PUSH_METHOD] += len(raw)
+        PEER_BYTES[self.address, "sent"] += len(raw)
+        self._link.send(PUSH_METHOD, raw)
 
     def stream_array(self, step_id, key, timeout=None):
         """Tensor `key` of step `step_id` by RecvTensorStream: raw chunks into one preallocated array."""

@@ -18,6 +18,9 @@ from tfmini.server.prune import prune
 from tfmini.worker import kernels
 
 log = logging.getLogger("tfmini.master")
+# Cross-task tensors of this master's partitions are pushed by their sender (core/partition.py, worker/worker.py
+# Step.push); False keeps TF's pulls, as the partitions of a TensorFlow master have them.
+PUSH_TRANSFERS = True
 
 
 def new_step_id():
@@ -264,7 +267,7 @@ class MasterSession:
                 log.info("%s: (%s): %s", name, self.nodes[name].op, devices[name])
         unique_fetches = list(dict.fromkeys(fetches))
         parts = partition(self.nodes, order, devices, list(dict.fromkeys(feeds)), unique_fetches,
-                          self.cluster.incarnation, edges=self.edges)
+                          self.cluster.incarnation, edges=self.edges, push=PUSH_TRANSFERS)
         feed_index = {f: i for i, f in enumerate(feeds)}
         runs, key_of_fetch = [], {}
         for task, graph_def in parts.graphs.items():

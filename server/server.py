@@ -185,6 +185,11 @@ class Server:
         streams_per_peer = limits.pop("max_streams_per_peer", None)
         calls_per_stream = limits.pop("max_calls_per_stream", None)
         process_memory.configure(limits.pop("max_memory_bytes", None))
+        pushed = limits.pop("max_pushed_bytes", None)
+        if pushed is not None:
+            if pushed <= 0:
+                raise ValueError(f"max_pushed_bytes must be positive, not {pushed}")
+            self.worker.max_pushed_bytes = int(pushed)
         if limits:
             raise ValueError(f"Unknown server limits: {sorted(limits)}")
         handlers, self._link_pool = transport.service_handlers(self.master, self.worker, streams_per_peer,

@@ -446,9 +446,10 @@ def test_in_process_session_pulls_large_fetches_too(inproc):
     assert not servers[1].worker._steps and not servers[0].worker._steps  # nothing left parked
 
 
-def test_pulls_run_ahead_yet_each_recv_still_converts_to_its_device(inproc):
-    """Two receives from a peer: the pulls start together (dataflow order), and each value still goes
-    through its _Recv kernel, the one place an array is moved to the receiving device (and counted)."""
+def test_pushed_receives_run_in_fixed_order_yet_each_recv_still_converts_to_its_device(inproc):
+    """Two pushed receives from a peer, and no send waits on them: the plan keeps its fixed order (everything
+    it sends has left before it waits), and each value still goes through its _Recv kernel, the one place an
+    array is moved to the receiving device (and counted)."""
     spec, servers = inproc
     with tf.device("/job:ps/task:0"):
         a, b = tf.constant([1.0, 2.0]) * 2.0, tf.constant([3.0, 4.0]) * 1.0
@@ -458,7 +459,7 @@ def test_pulls_run_ahead_yet_each_recv_still_converts_to_its_device(inproc):
     with tf.Session(servers[1].target) as sess:
         np.testing.assert_array_equal(sess.run(c), [5.0, 8.0])
         plans = [plan for plan, _ in worker._graphs.values() if len(plan.remote_recvs) == 2]
-        assert plans and plans[0].dataflow
+        assert plans and not plans[0].dataflow and all(pushed for _, _, pushed in plans[0].remote_recvs)
         before = worker.copies.counts[("CPU", "CPU")]
         np.testing.assert_array_equal(sess.run(c), [5.0, 8.0])
         assert worker.copies.counts[("CPU", "CPU")] == before + 2

@@ -14,10 +14,11 @@ starts with `o[0] and m(); `: one list read, the process memory limit's
 look (core/process_memory.py), and ends by dropping the values it used last
 (so a chain of big ops reuses warm memory, as numpy code does).
 
-A partition that pulls from two or more peers instead runs in dataflow order
-(`_run_dataflow`): it never blocks on one peer while a tensor from another is
-waiting, which a fixed order could (A waits on r1, whose sender needs what A
-computes from r2).
+A partition that receives two or more tensors from peers instead runs in
+dataflow order (`_run_dataflow`): it never blocks on one peer while a tensor
+from another is waiting, which a fixed order could (A waits on r1, whose sender
+needs what A computes from r2) - unless every receive is pushed and no send
+depends on one, so that everything it sends has left before it first waits.
 """
 import concurrent.futures
 import contextlib
@@ -30,9 +31,10 @@ from tfmini.core import errors, memory_limits, op_registry, op_types, process_me
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import input_source
 from tfmini.worker import kernels
-from tfmini.worker.kernels.sendrecv import rendezvous_key
+from tfmini.worker.kernels.sendrecv import pushed_from, rendezvous_key
 
 _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
+_SEND_OPS = frozenset(("_Send", "_HostSend"))
 _SENDRECV_OPS = frozenset(("_Send", "_Recv", "_HostSend", "_HostRecv"))
 _FORWARD_OPS = frozenset(("Identity", "StopGradient", "PreventGradient"))  # v_out = v_in, no call
 CODEGEN_LIMIT = 3000  # nodes; larger partitions are interpreted (see ExecutionPlan.__init__)
@@ -134,12 +136,14 @@ def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
 class _Node:
     """One compiled node: kernel function, input slots (and which to read through a ref), output slots."""
 
-    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "pending", "consumers")
+    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "peer_send", "pending",
+                 "consumers")
 
     def __init__(self, name, op, fn, ins, deref, outs, forward):
         self.name, self.op, self.fn, self.ins, self.deref, self.outs = name, op, fn, ins, deref, outs
         self.forward = forward
-        self.remote = None          # (sending task, key) on _Recvs that pull from a peer
+        self.remote = None          # (sending task, key, pushed) on _Recvs that take from a peer
+        self.peer_send = False      # a _Send to another task
         self.pending, self.consumers = 0, []
 
     def call(self, vals):
@@ -179,7 +183,8 @@ class ExecutionPlan:
             if op in _RECV_OPS and not node.attrs.get("client_terminated", False):
                 with node_attr_errors(node):
                     send_task = DeviceSpec.from_string(node.attrs["send_device"].decode()).task_name
-                remote = (send_task, rendezvous_key(node.attrs)) if send_task != task_name else None
+                    pushed = pushed_from(node.attrs, task_name) is not None
+                remote = (send_task, rendezvous_key(node.attrs), pushed) if send_task != task_name else None
             data = [e for e in inputs[i] if e[1] >= 0]
             ins, deref = [], []
             for pos, (src, idx) in enumerate(data):
@@ -213,6 +218,7 @@ class ExecutionPlan:
                         continue
                     value = values = None  # too large to hold for the graph's life: each step computes it
             entry.remote = remote
+            entry.peer_send = op in _SEND_OPS and not node.attrs.get("client_terminated", False)
             compiled.append((entry, controls, data))
             node_defs.append(nodes[i])
         self._nodes = [c[0] for c in compiled]
@@ -220,11 +226,14 @@ class ExecutionPlan:
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
         self._current = None
-        self.remote_recvs = [n.remote for n in self._nodes if n.remote is not None]  # (task, key)
+        self.remote_recvs = [n.remote for n in self._nodes if n.remote is not None]  # (task, key, pushed)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
         self.has_sendrecv = any(n.op in _SENDRECV_OPS for n in self._nodes)
-        self.dataflow = len(self.remote_recvs) > 1
+        # In a fixed order, waiting for one peer's tensor could block a send another peer waits for. When every
+        # receive is pushed and no send waits on one, every send leaves before the first wait: the order is safe.
+        self.dataflow = len(self.remote_recvs) > 1 and not (
+            all(r[2] for r in self.remote_recvs) and not _sends_wait_on_peers(compiled))
         if self.dataflow:
             self._link(compiled, slot_of)
         if len(self._nodes) <= CODEGEN_LIMIT:
@@ -343,6 +352,7 @@ class ExecutionPlan:
         done = 0
         while done < len(self._nodes):
             if not ready:
+                step.flush()  # what this step pushed leaves before it waits
                 arrived, _ = concurrent.futures.wait(waiting, timeout=step.session.recv_timeout,
                                                      return_when=concurrent.futures.FIRST_COMPLETED)
                 if not arrived:
@@ -354,7 +364,7 @@ class ExecutionPlan:
                 continue
             node = ready.pop()
             if node.remote is not None and node not in pulled:
-                waiting[pulls[node.remote]] = node
+                waiting[pulls[node.remote[:2]]] = node
                 continue
             try:
                 if process_memory.OVER[0]:
@@ -376,6 +386,18 @@ class ExecutionPlan:
             pending[c] -= 1
             if not pending[c]:
                 yield c
+
+
+def _sends_wait_on_peers(compiled):
+    """True when some send to a peer depends (through data or control edges) on a receive from a peer."""
+    downstream = set()
+    for node, controls, data in compiled:
+        if node.remote is not None or any(src in downstream for src, _ in data) or \
+                any(src in downstream for src, _ in controls):
+            if node.peer_send:
+                return True
+            downstream.add(node.name)
+    return False
 
 
 def _as_op_error(e, name):

@@ -8,6 +8,7 @@ the caller's thread; what they wait for (a peer's tensor) has deadlines of its o
 """
 import collections
 import concurrent.futures
+import functools
 import logging
 import random
 import threading
@@ -30,21 +31,31 @@ log = logging.getLogger("tfmini.worker")
 
 
 DEFAULT_RECV_TIMEOUT = 60.0  # seconds a _Recv or RecvTensor waits for its _Send
+DEFAULT_MAX_PUSHED_BYTES = 1 << 30  # pushed tensors a worker holds for steps that have not taken them yet
 _FAILED_STEPS_KEPT = 4096
 
 
-class Step:
-    """One step of one partition: its id, its rendezvous, and how to pull from peers."""
+PARKED = large_tensors.PARKED  # a pushed large tensor: the receiver streams it from the sender
 
-    __slots__ = ("step_id", "rendezvous", "session", "pulls")
+
+class Step:
+    """One step of one partition: its id, its rendezvous, how to pull from peers, and what it pushes to them.
+
+    A pushed _Send (the master marks the cross-task pairs of its own partitions, core/partition.py) does not
+    wait for a pull: its tensor goes into the step's outbox, and the outbox leaves as one one-way frame per
+    receiving task before the step waits for anything (a peer may need it to go on) and when it ends."""
+
+    __slots__ = ("step_id", "rendezvous", "session", "pulls", "outbox")
 
     def __init__(self, step_id, rendezvous, session):
         self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
         self.pulls = None  # {(task, key): future} when the executor started the pulls ahead
+        self.outbox = None  # {task: {key: array or PARKED}} pushed, not yet sent
 
     def recv_local(self, key):
         value = self.rendezvous.take(key)
         if value is None:
+            self.flush()
             value = self.rendezvous.recv(key, self.session.recv_timeout)
         return value
 
@@ -53,14 +64,54 @@ class Step:
             return self.pulls[task, key].result()
         return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout)
 
+    def recv_pushed(self, task, key):
+        """The tensor `task` pushes under `key` (a large one is streamed from where it stays parked)."""
+        if self.pulls is not None and (task, key) in self.pulls:
+            value = self.pulls[task, key].result()
+        else:
+            value = self.recv_local(key)
+        if value is PARKED:
+            return self.session.worker.pull(task, self.step_id, key, self.session.recv_timeout, large=True)
+        return value
+
+    def push(self, task, key, value):
+        if large_tensors.is_large(value):
+            self.session.worker.park(self.step_id, key, value)
+            value = PARKED
+        else:
+            value = devices.to_host(value)
+        if self.outbox is None:
+            self.outbox = {}
+        self.outbox.setdefault(task, {})[key] = value
+
+    def flush(self):
+        outbox, self.outbox = self.outbox, None
+        if outbox:
+            worker = self.session.worker
+            for task, items in outbox.items():
+                worker.push_to(task, self.step_id, items)
+
     def start_pulls(self, remote):
-        """Starts pulling every (task, key) at once; returns {(task, key): future}. The _Recv kernels
-        then take their value from these futures (recv_remote), so each still converts to its device."""
+        """Starts every receive from a peer at once: `remote` is [(task, key, pushed)]; returns {(task, key):
+        future}. A pull runs on the pull pool; a pushed tensor's future is done when it arrives. The _Recv
+        kernels then take their value from these futures, so each still converts to its device."""
         worker, timeout = self.session.worker, self.session.recv_timeout
         pool = worker.pull_pool()
-        self.pulls = {(task, key): pool.submit(worker.pull, task, self.step_id, key, timeout)
-                      for task, key in remote}
+        self.pulls = {}
+        for task, key, pushed in remote:
+            if pushed:
+                self.pulls[task, key] = future = concurrent.futures.Future()
+                self.rendezvous.recv_async(key, functools.partial(_settle, future))
+            else:
+                self.pulls[task, key] = pool.submit(worker.pull, task, self.step_id, key, timeout)
         return self.pulls
+
+
+def _settle(future, value, error):
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
 
 
 class WorkerSession:
@@ -85,6 +136,12 @@ class WorkerSession:
 
     def set_step(self, step):
         self._local.step = step
+
+    def flush_pushes(self):
+        """Sends what this thread's step has pushed so far (before a kernel blocks)."""
+        step = getattr(self._local, "step", None)
+        if step is not None:
+            step.flush()
 
     def wait_context(self):
         """(step id, deadline or None, graph handle) of the step this thread runs: what a blocking op
@@ -114,7 +171,11 @@ class Worker:
         self._stopping = None
         self._waiting = {}  # (step id, key) -> (deadline, rendezvous) of each async receive (recv_value_async)
         self._parked = {}   # (step id, key) -> (deadline, rendezvous) of each parked value (park)
-        self._reaper = None  # one thread ends both when their deadline passes
+        # Pushed tensors not yet taken by their step: bytes by step id, their total, and (deadline, step id,
+        # rendezvous) in arrival order (every deadline is arrival + recv_timeout, so the oldest is first).
+        self._pushed, self._pushed_total, self._push_deadlines = {}, 0, collections.deque()
+        self.max_pushed_bytes = DEFAULT_MAX_PUSHED_BYTES
+        self._reaper = None  # one thread ends them all when their deadline passes
         # CPU:0.. (numpy) and GPU:0.. where CuPy sees CUDA devices; ConfigProto.device_count can change them.
         self.local_devices = {d.name: d for d in devices.discover(task_name, self.incarnation, device_count)}
         self.devices = [d.attributes for d in self.local_devices.values()]
@@ -213,7 +274,13 @@ class Worker:
             if entry is not None and entry[0] is rdv:
                 entry[1] -= running
                 if entry[1] <= 0 and rdv.empty():
-                    del self._steps[step_id]
+                    self._forget_step(step_id)
+
+    def _forget_step(self, step_id):
+        """Drops a step's table and what its pushed tensors counted (under self._lock)."""
+        self._steps.pop(step_id, None)
+        if self._pushed:
+            self._pushed_total -= self._pushed.pop(step_id, 0)
 
     def run_graph(self, request, timeout=None):
         return self._run_graph_logged(request, timeout, None, None)
@@ -288,6 +355,7 @@ class Worker:
         session.set_step(step)
         try:
             run(step)
+            step.flush()
             response = worker_pb2.RunGraphResponse()
             recv_key = request.recv_key
             if len(recv_key):
@@ -322,17 +390,23 @@ class Worker:
         with self._lock:
             if self._run_pool is None:
                 self._run_pool = concurrent.futures.ThreadPoolExecutor(16, thread_name_prefix="rungraph")
-        return self._run_pool.submit(self.run_graph, request, timeout)
+        return _Call(self._run_pool.submit(self.run_graph, request, timeout))
 
     def cleanup_graph(self, request, timeout=None):
         """Frees what a step left behind; a step still running is aborted."""
         error = errors.AbortedError(None, None, f"Step {request.step_id} was cleaned up")
         self._remember_failure(request.step_id, error)
+        self.fail_step(request.step_id, error)
+        return worker_pb2.CleanupGraphResponse()
+
+    def fail_step(self, step_id, error):
+        """Aborts the step here with `error` (a step still running fails with it) and remembers it."""
+        self._remember_failure(step_id, error)
         with self._lock:
-            entry = self._steps.pop(request.step_id, None)
+            entry = self._steps.get(step_id)
+            self._forget_step(step_id)
         if entry is not None:
             entry[0].abort(error)
-        return worker_pb2.CleanupGraphResponse()
 
     def wait_error(self, step_id, graph_handle):
         """Why a blocked op of this step must stop waiting now (None: it may go on): the worker stops, the
@@ -356,6 +430,8 @@ class Worker:
         with self._lock:
             self._stopping = error
             entries, self._steps = list(self._steps.values()), {}
+            self._pushed.clear()
+            self._pushed_total = 0
         for rdv, _ in entries:
             rdv.abort(error)
 
@@ -406,6 +482,17 @@ class Worker:
                     self._parked.pop((step_id, key), None)
                     if rdv.take(key) is not None:
                         self._release(step_id, rdv)
+            deadlines = self._push_deadlines
+            while deadlines and deadlines[0][0] <= now:
+                _, step_id, rdv = deadlines.popleft()
+                with self._lock:
+                    entry = self._steps.get(step_id)
+                    expired = entry is not None and entry[0] is rdv and entry[1] <= 0 and not rdv.empty()
+                    if expired:
+                        self._forget_step(step_id)
+                if expired:  # pushed to a step that never ran here: dropped
+                    rdv.abort(errors.DeadlineExceededError(None, None, f"Step {step_id}: tensors pushed to "
+                                                                       f"{self.task_name} were never taken"))
 
     def _check_incarnation(self, key):
         send_device, incarnation, _, _ = parse_key(key)
@@ -434,17 +521,65 @@ class Worker:
     def recv_array(self, step_id, key, timeout=None, large=False):
         return self.recv_value(worker_pb2.RecvTensorRequest(step_id=step_id, rendezvous_key=key), timeout)
 
-    def pull(self, task, step_id, key, timeout):
-        """Fetches tensor `key` of `step_id` from the worker of `task` (RecvTensor)."""
+    def pull(self, task, step_id, key, timeout, large=False):
+        """Fetches tensor `key` of `step_id` from the worker of `task` (RecvTensor; streamed if `large`)."""
+        return self._peer(task).recv_array(step_id, key, timeout, large)
+
+    def _peer(self, task):
         if self.worker_cache is None:
             raise errors.InternalError(None, None, f"Worker {self.task_name} has no route to {task}")
-        return self.worker_cache.get(task).recv_array(step_id, key, timeout)
+        return self.worker_cache.get(task)
+
+    def push_to(self, task, step_id, items):
+        """Sends a step's pushed tensors ({key: array or PARKED}) to the worker of `task`, one way."""
+        self._peer(task).push_tensors(step_id, items)
+
+    def push_tensors(self, step_id, items, timeout=None):
+        """Takes tensors a peer pushed for step `step_id` ({key: host array or PARKED}) into the step's
+        rendezvous, where its _Recvs wait. Nothing answers a push: what goes wrong here fails the step here.
+        Held bytes are bounded (max_pushed_bytes); what no step takes is dropped after the receive timeout."""
+        size = sum(getattr(v, "nbytes", 0) for v in items.values())
+        with self._lock:
+            over = self._pushed_total + size > self.max_pushed_bytes
+        if over:
+            self.fail_step(step_id, errors.ResourceExhaustedError(
+                None, None, f"{self.task_name} holds {self._pushed_total} bytes of pushed tensors; {size} more "
+                            f"for step {step_id} would pass its limit of {self.max_pushed_bytes} bytes"))
+            return
+        try:
+            rdv = self._rendezvous(step_id)
+        except errors.OpError:
+            return  # the worker is stopping: so does the step
+        with self._lock:
+            self._pushed[step_id] = self._pushed.get(step_id, 0) + size
+            self._pushed_total += size
+            self._push_deadlines.append((time.monotonic() + self.recv_timeout, step_id, rdv))
+            self._start_reaper()
+        rdv.put_all(items)
+        self._release(step_id, rdv)  # a failed step's table holds nothing: it goes at once
 
     def pull_pool(self):
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(32, thread_name_prefix="recvtensor")
             return self._pool
+
+
+class _Call:
+    """core.interfaces.PendingCall over a future of this process."""
+
+    def __init__(self, future):
+        self._future = future
+
+    def result(self, timeout=None):
+        return self._future.result(timeout)
+
+    def on_failure(self, fn):
+        def done(future):
+            error = future.exception()
+            if isinstance(error, errors.OpError):
+                fn(error)
+        self._future.add_done_callback(done)
 
 
 def _merge(device_graphs):

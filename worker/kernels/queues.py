@@ -37,6 +37,8 @@ def wait_until(env, cond, ready, what=None):
     """Waits on `cond` (held) until `ready()`; raises at the step's deadline or when the step is cancelled.
     `what` (a string, or a function giving one) says what was awaited, in the deadline's message."""
     step_id, deadline, handle = env.wait_context()
+    if not ready() and hasattr(env, "worker"):
+        env.flush_pushes()  # the step's pushed tensors leave before it blocks: a peer may need them to go on
     while not ready():
         error = env.worker.wait_error(step_id, handle) if hasattr(env, "worker") else None
         if error is not None:

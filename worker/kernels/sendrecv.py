@@ -2,10 +2,13 @@
 
 A `_Send` parks its tensor in the step's rendezvous. A `_Recv` takes it from
 there when the sender is in this task (or the client fed it), else pulls it
-from the sending task with RecvTensor.
+from the sending task with RecvTensor. On a pair the master marked to push
+(PUSH_ATTR), the `_Send` pushes its tensor to the receiving task instead, and
+the `_Recv` waits for it in its own step's rendezvous.
 """
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import make_key
+from tfmini.core.partition import PUSH_ATTR
 from tfmini.worker import devices
 from tfmini.worker.kernels import ANY_DEVICE, kernel
 
@@ -17,9 +20,23 @@ def rendezvous_key(attrs):
                     attrs["recv_device"].decode(), attrs["tensor_name"].decode())
 
 
+
+
+def pushed_from(attrs, task_name):
+    """The task a _Recv node (its decoded attrs) waits for a push from, or None when it does not."""
+    if not attrs.get(PUSH_ATTR, False) or attrs.get("client_terminated", False):
+        return None
+    send_task = DeviceSpec.from_string(attrs["send_device"].decode()).task_name
+    return send_task if send_task != task_name else None
+
+
 @kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE)
 def _send(node):
     key, step = rendezvous_key(node.attrs), node.env.current_step
+    if node.attrs.get(PUSH_ATTR, False) and not node.attrs.get("client_terminated", False):
+        recv_task = DeviceSpec.from_string(node.attrs["recv_device"].decode()).task_name
+        if recv_task != node.env.task_name:
+            return lambda x: step().push(recv_task, key, x)
     return lambda x: step().rendezvous.send(key, x)
 
 
@@ -28,7 +45,9 @@ def _recv(node):
     key, step = rendezvous_key(node.attrs), node.env.current_step
     send_device = node.attrs["send_device"].decode()
     send_task = DeviceSpec.from_string(send_device).task_name
-    if node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
+    if pushed_from(node.attrs, node.env.task_name):
+        receive = lambda: step().recv_pushed(send_task, key)  # noqa: E731
+    elif node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
         receive = lambda: step().recv_local(key)  # noqa: E731
     else:
         receive = lambda: step().recv_remote(send_task, key)  # noqa: E731
