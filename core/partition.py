@@ -15,6 +15,9 @@ from tfmini.core.names import make_key
 from tfmini.protos import graph_pb2, node_def_pb2
 
 PUSH_ATTR = "_tfmini_push"  # a cross-task _Send/_Recv pair whose tensor is pushed (worker/kernels/sendrecv.py)
+# On a pushed _Recv: its tensor's sender waits for no other task's tensor first, so it comes whatever the
+# receiver does (worker/executor.py may then wait for such receives in a fixed order).
+SENT_FIRST_ATTR = "_tfmini_sent_first"
 
 
 
@@ -47,7 +50,7 @@ def _output_dtype(node, index):
 
 
 def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnation, dtype, client_terminated,
-              src="", dst="", push=False):
+              src="", dst="", push=False, sent_first=False):
     node = node_def_pb2.NodeDef(name=name, op=op, device=device)
     attrs = {"tensor_name": tensor_name, "send_device": send_device, "recv_device": recv_device,
              "send_device_incarnation": incarnation, "client_terminated": client_terminated,
@@ -56,6 +59,8 @@ def _sendrecv(op, name, device, tensor_name, send_device, recv_device, incarnati
         attrs.update({"_src": src, "_dst": dst})
     if push:
         attrs[PUSH_ATTR] = True
+        if sent_first:
+            attrs[SENT_FIRST_ATTR] = True
     for k, v in attrs.items():
         node.attr[k].CopyFrom(attr_lib.to_attr(v))
     return node
@@ -138,7 +143,8 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
             send.input.append(send_input)
             src_graph.node.append(send)
             out.graph(dst_task).node.append(_sendrecv("_Recv", recv_name, dst_device, tensor_name, src_device,
-                                                      dst_device, inc, dtype, False, src, dst_name, push))
+                                                      dst_device, inc, dtype, False, src, dst_name, push,
+                                                      push and not waits_on_peers(src)))
             cross[key] = recv_name
         return cross[key]
 
@@ -146,6 +152,43 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
     # RunGraph anyway, so control edges into it from other tasks need no transfer.
     consumed = {src for n in order for src, _ in edges[n]}
     consumed.update(input_source(f)[0] for f in fetches)
+
+    def crosses(name, src, idx):
+        """True when input (src, idx) of `name` comes from another task through a _Send/_Recv pair."""
+        if (idx >= 0 and (src, idx) in feed_set) or task(src) == task(name):
+            return False
+        if idx < 0 and nodes[name].op == "NoOp" and name not in consumed:
+            return False
+        return not (idx == 0 and nodes[src].op == "Const" and not nodes[src].input)  # a constant is copied
+
+    waits = {}  # node -> whether it runs only after a tensor from another task has come
+
+    def waits_on_peers(root):
+        stack = [root]
+        while stack:  # depth first, without recursion (graphs can be deep)
+            name = stack[-1]
+            if name in waits:
+                stack.pop()
+                continue
+            answer, pending = False, False
+            for src, idx in edges[name]:
+                if (idx >= 0 and (src, idx) in feed_set) or src not in placement:
+                    continue
+                if crosses(name, src, idx):
+                    answer = True
+                    break
+                if src not in edges:
+                    continue
+                if src not in waits:
+                    stack.append(src)
+                    pending = True
+                elif waits[src]:
+                    answer = True
+                    break
+            if answer or not pending:
+                waits[name] = answer
+                stack.pop()
+        return waits[root]
 
     for name in order:
         original = nodes[name]

@@ -263,3 +263,15 @@ def test_missing_gradient_raises_lookup_error():
         y = tf.erf(x)
         with pytest.raises(LookupError, match="No gradient defined"):
             tf.gradients(y, x)
+
+
+def test_relu_grads_multiply_by_the_mask_as_tf_does():
+    """TF's ReluGrad/Relu6Grad are gradients * mask: a NaN or inf gradient where the unit is off gives NaN (a
+    select would give 0). Values from TF 2.21's raw ops."""
+    from tfmini.ops import grad_ops
+    dy = tf.constant(np.float32([np.nan, np.inf, 1.0, 2.0]))
+    x = tf.constant(np.float32([-1.0, -1.0, 2.0, 7.0]))
+    with tf.Session() as sess:
+        relu, relu6 = sess.run([grad_ops.relu_grad(dy, x), grad_ops.relu6_grad(dy, x)])
+    np.testing.assert_array_equal(relu, np.float32([np.nan, np.nan, 1.0, 2.0]))
+    np.testing.assert_array_equal(relu6, np.float32([np.nan, np.nan, 1.0, 0.0]))

@@ -56,6 +56,11 @@ def test_tensors_between_three_tasks_are_pushed_and_a_send_that_waits_on_a_recei
         transport.RPC_COUNTS.clear()
         got = sess.run(out)
         counts = dict(transport.RPC_COUNTS)
+        # The worker's z waits on what it sends ps1, which waits on x: it waits for them in dataflow order.
+        plan, = [plan for plan, _ in servers[2].worker._graphs.values() if len(plan.remote_recvs) == 2]
+        assert plan.dataflow
+        first = {key.split(";")[3]: n.sent_first for n in plan._nodes if n.remote for key in [n.remote[1]]}
+        assert sorted(first.values()) == [False, True], first  # x comes whatever the worker does; z does not
     x_np = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(got, x_np * 2 + 10 - x_np)
     # ps0 pushes x to the worker; the worker pushes y to ps1; ps1 pushes z back: no RecvTensor at all.

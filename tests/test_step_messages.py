@@ -49,7 +49,7 @@ def _batches():
     return [(rng.standard_normal((BATCH, 64)).astype(np.float32), rng.integers(0, 10, BATCH))] * STEPS
 
 
-def _train(target, device_fn, counts=None):
+def _train(target, device_fn, counts=None, worker=None):
     g, x, y, loss, step, init = _mlp(device_fn)
     with tf.Session(target, graph=g) as sess:
         sess.run(init)
@@ -59,13 +59,18 @@ def _train(target, device_fn, counts=None):
         losses = [sess.run([loss, step], {x: bx, y: by})[0] for bx, by in _batches()]
         if counts is not None:
             counts.update(transport.RPC_COUNTS)
+        if worker is not None:
+            # Its 4 variables come from the ps whatever it does (the ps waits on nobody before it sends them):
+            # worker 0 waits for them in its compiled fixed order, not in dataflow order.
+            plans = [plan for plan, _ in worker._graphs.values() if len(plan.remote_recvs) == 4]
+            assert plans and not any(plan.dataflow for plan in plans)
     return losses
 
 
 def test_mlp_step_messages_and_results_match_the_embedded_session(cluster):
     spec, servers = cluster
     counts = {}
-    distributed = _train(servers[1].target, train.replica_device_setter(cluster=spec), counts)
+    distributed = _train(servers[1].target, train.replica_device_setter(cluster=spec), counts, servers[1].worker)
     embedded = _train("", None)
     # The same arithmetic on the same numbers: only where it runs differs.
     np.testing.assert_allclose(distributed, embedded, rtol=1e-5, atol=1e-6)

@@ -31,7 +31,7 @@ from tfmini.core import errors, memory_limits, op_registry, op_types, process_me
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import input_source
 from tfmini.worker import kernels
-from tfmini.worker.kernels.sendrecv import pushed_from, rendezvous_key
+from tfmini.worker.kernels.sendrecv import pushed_from, rendezvous_key, sent_first
 
 _RECV_OPS = frozenset(("_Recv", "_HostRecv"))
 _SEND_OPS = frozenset(("_Send", "_HostSend"))
@@ -136,13 +136,14 @@ def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
 class _Node:
     """One compiled node: kernel function, input slots (and which to read through a ref), output slots."""
 
-    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "peer_send", "pending",
-                 "consumers")
+    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "sent_first", "peer_send",
+                 "pending", "consumers")
 
     def __init__(self, name, op, fn, ins, deref, outs, forward):
         self.name, self.op, self.fn, self.ins, self.deref, self.outs = name, op, fn, ins, deref, outs
         self.forward = forward
         self.remote = None          # (sending task, key, pushed) on _Recvs that take from a peer
+        self.sent_first = False     # a pushed _Recv whose sender waits on no peer before it sends
         self.peer_send = False      # a _Send to another task
         self.pending, self.consumers = 0, []
 
@@ -219,6 +220,7 @@ class ExecutionPlan:
                     value = values = None  # too large to hold for the graph's life: each step computes it
             entry.remote = remote
             entry.peer_send = op in _SEND_OPS and not node.attrs.get("client_terminated", False)
+            entry.sent_first = remote is not None and remote[2] and sent_first(node.attrs)
             compiled.append((entry, controls, data))
             node_defs.append(nodes[i])
         self._nodes = [c[0] for c in compiled]
@@ -230,10 +232,12 @@ class ExecutionPlan:
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
         self.has_sendrecv = any(n.op in _SENDRECV_OPS for n in self._nodes)
-        # In a fixed order, waiting for one peer's tensor could block a send another peer waits for. When every
-        # receive is pushed and no send waits on one, every send leaves before the first wait: the order is safe.
-        self.dataflow = len(self.remote_recvs) > 1 and not (
-            all(r[2] for r in self.remote_recvs) and not _sends_wait_on_peers(compiled))
+        # In a fixed order, waiting for one peer's tensor could block a send another peer waits for. The order is
+        # safe when every receive is pushed and either no send waits on one (every send leaves before the first
+        # wait) or every one comes whatever this partition does (its sender waits on no peer: sent_first).
+        receives = [n for n in self._nodes if n.remote is not None]
+        self.dataflow = len(receives) > 1 and not (all(n.remote[2] for n in receives) and (
+            all(n.sent_first for n in receives) or not _sends_wait_on_peers(compiled)))
         if self.dataflow:
             self._link(compiled, slot_of)
         if len(self._nodes) <= CODEGEN_LIMIT:

@@ -8,7 +8,7 @@ the `_Recv` waits for it in its own step's rendezvous.
 """
 from tfmini.core.device import DeviceSpec
 from tfmini.core.names import make_key
-from tfmini.core.partition import PUSH_ATTR
+from tfmini.core.partition import PUSH_ATTR, SENT_FIRST_ATTR
 from tfmini.worker import devices
 from tfmini.worker.kernels import ANY_DEVICE, kernel
 
@@ -20,6 +20,11 @@ def rendezvous_key(attrs):
                     attrs["recv_device"].decode(), attrs["tensor_name"].decode())
 
 
+
+
+def sent_first(attrs):
+    """True on a pushed _Recv whose sender waits for no other task's tensor before sending it."""
+    return bool(attrs.get(SENT_FIRST_ATTR, False))
 
 
 def pushed_from(attrs, task_name):
