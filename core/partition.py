@@ -111,11 +111,14 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
             feed_recvs[key] = name
         return feed_recvs[key]
 
+    def copied(src, idx):
+        """A constant is copied to the task that uses it: registered once instead of sent every step."""
+        return idx == 0 and nodes[src].op == "Const" and not nodes[src].input
+
     def cross_input(src, idx, dst_name, dst_device):
         dst_task = task(dst_name)
         key = (src, idx, dst_task)
-        if key not in cross and idx == 0 and nodes[src].op == "Const" and not nodes[src].input:
-            # A constant is copied to the task that uses it: registered once instead of sent every step.
+        if key not in cross and copied(src, idx):
             copy = node_def_pb2.NodeDef()
             copy.CopyFrom(nodes[src])
             copy.name, copy.device = fresh(src), dst_device
@@ -153,13 +156,8 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
     consumed = {src for n in order for src, _ in edges[n]}
     consumed.update(input_source(f)[0] for f in fetches)
 
-    def crosses(name, src, idx):
-        """True when input (src, idx) of `name` comes from another task through a _Send/_Recv pair."""
-        if (idx >= 0 and (src, idx) in feed_set) or task(src) == task(name):
-            return False
-        if idx < 0 and nodes[name].op == "NoOp" and name not in consumed:
-            return False
-        return not (idx == 0 and nodes[src].op == "Const" and not nodes[src].input)  # a constant is copied
+    def needs_no_transfer(name, idx):
+        return idx < 0 and nodes[name].op == "NoOp" and name not in consumed
 
     waits = {}  # node -> whether it runs only after a tensor from another task has come
 
@@ -174,8 +172,10 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
             for src, idx in edges[name]:
                 if (idx >= 0 and (src, idx) in feed_set) or src not in placement:
                     continue
-                if crosses(name, src, idx):
-                    answer = True
+                if task(src) != task(name):
+                    if needs_no_transfer(name, idx) or copied(src, idx):
+                        continue
+                    answer = True  # a _Recv from another task
                     break
                 if src not in edges:
                     continue
@@ -201,7 +201,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
             if idx >= 0 and (src, idx) in feed_set:
                 node.input.append(feed_input(src, idx, node.device))
             elif task(src) != my_task:
-                if idx < 0 and original.op == "NoOp" and name not in consumed:
+                if needs_no_transfer(name, idx):
                     continue
                 recv = cross_input(src, idx, name, node.device)
                 node.input.append(f"^{recv}" if idx < 0 else recv)

@@ -17,8 +17,9 @@ look (core/process_memory.py), and ends by dropping the values it used last
 A partition that receives two or more tensors from peers instead runs in
 dataflow order (`_run_dataflow`): it never blocks on one peer while a tensor
 from another is waiting, which a fixed order could (A waits on r1, whose sender
-needs what A computes from r2) - unless every receive is pushed and no send
-depends on one, so that everything it sends has left before it first waits.
+needs what A computes from r2) - unless every receive is pushed and either no
+send depends on one (everything it sends has left before it first waits) or
+each comes whatever it does (its sender waits on no peer: sent first).
 """
 import concurrent.futures
 import contextlib
@@ -228,14 +229,14 @@ class ExecutionPlan:
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
         self._current = None
-        self.remote_recvs = [n.remote for n in self._nodes if n.remote is not None]  # (task, key, pushed)
+        receives = [n for n in self._nodes if n.remote is not None]
+        self.remote_recvs = [n.remote for n in receives]  # (task, key, pushed)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
         self.local_only = all(n.attr["client_terminated"].b for n, op in zip(nodes, ops) if op in _SENDRECV_OPS)
         self.has_sendrecv = any(n.op in _SENDRECV_OPS for n in self._nodes)
         # In a fixed order, waiting for one peer's tensor could block a send another peer waits for. The order is
         # safe when every receive is pushed and either no send waits on one (every send leaves before the first
         # wait) or every one comes whatever this partition does (its sender waits on no peer: sent_first).
-        receives = [n for n in self._nodes if n.remote is not None]
         self.dataflow = len(receives) > 1 and not (all(n.remote[2] for n in receives) and (
             all(n.sent_first for n in receives) or not _sends_wait_on_peers(compiled)))
         if self.dataflow:

@@ -27,21 +27,29 @@ def sent_first(attrs):
     return bool(attrs.get(SENT_FIRST_ATTR, False))
 
 
-def pushed_from(attrs, task_name):
-    """The task a _Recv node (its decoded attrs) waits for a push from, or None when it does not."""
+def _push_peer(attrs, device_attr, task_name):
     if not attrs.get(PUSH_ATTR, False) or attrs.get("client_terminated", False):
         return None
-    send_task = DeviceSpec.from_string(attrs["send_device"].decode()).task_name
-    return send_task if send_task != task_name else None
+    peer = DeviceSpec.from_string(attrs[device_attr].decode()).task_name
+    return peer if peer != task_name else None
+
+
+def pushed_from(attrs, task_name):
+    """The task a _Recv node (its decoded attrs) waits for a push from, or None when it does not."""
+    return _push_peer(attrs, "send_device", task_name)
+
+
+def pushed_to(attrs, task_name):
+    """The task a _Send node (its decoded attrs) pushes its tensor to, or None when it does not push."""
+    return _push_peer(attrs, "recv_device", task_name)
 
 
 @kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE)
 def _send(node):
     key, step = rendezvous_key(node.attrs), node.env.current_step
-    if node.attrs.get(PUSH_ATTR, False) and not node.attrs.get("client_terminated", False):
-        recv_task = DeviceSpec.from_string(node.attrs["recv_device"].decode()).task_name
-        if recv_task != node.env.task_name:
-            return lambda x: step().push(recv_task, key, x)
+    recv_task = pushed_to(node.attrs, node.env.task_name)
+    if recv_task is not None:
+        return lambda x: step().push(recv_task, key, x)
     return lambda x: step().rendezvous.send(key, x)
 
 
