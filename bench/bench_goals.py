@@ -10,7 +10,9 @@ The step's floor, client in its own process: RunStep client -> master (on worker
 weight ps -> worker, the gradient worker -> ps, the ps's RunGraph answer -> master, RunStep's answer -> client:
 6 one-way messages, each waiting on the one before. Client as worker0: 4 (no RunStep on the wire).
 
-    .venv/bin/python bench/bench_goals.py [--steps 200] [--tf-python .venv-tf/bin/python]
+    .venv/bin/python bench/bench_goals.py [--steps 200] [--rounds 3] [--tf-python .venv-tf/bin/python]
+
+The rounds alternate tfmini and TensorFlow; each figure is the median over rounds (the box is noisy).
 """
 import argparse
 import os
@@ -81,11 +83,8 @@ def raw_floor(n):
         proc.kill()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=200)
-    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", ".venv-tf/bin/python"))
-    args = ap.parse_args()
+def one_round(args, has_tf):
+    """Every figure once, in this order: the raw floor, tfmini's, TensorFlow's."""
     one_way, raw_gbps = raw_floor(args.steps * 3)
     spec, procs = bd.start_cluster(sys.executable)
     try:
@@ -94,24 +93,40 @@ def main():
     finally:
         bd.stop(procs)
     in_worker = bd.tfmini_in_worker_step_ms(args.steps)
+    theirs = (bd.tf_numbers(args.tf_python, args.steps) if has_tf else None) or (None, None, None)
+    theirs_in_worker = (bd.tf_numbers(args.tf_python, args.steps, in_worker=True) if has_tf else None) or (None,)
+    return dict(one_way=one_way, raw_gbps=raw_gbps, step=step, in_worker=in_worker, bw_worker=bw_worker,
+                bw_client=bw_client, tf_step=theirs[0], tf_in_worker=theirs_in_worker[0], tf_bw_worker=theirs[1],
+                tf_bw_client=theirs[2])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=200)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds; every figure is their median")
+    ap.add_argument("--tf-python", default=os.environ.get("TFMINI_TF_PYTHON", ".venv-tf/bin/python"))
+    args = ap.parse_args()
     has_tf = os.path.exists(args.tf_python)
-    theirs = bd.tf_numbers(args.tf_python, args.steps) if has_tf else None
-    theirs_in_worker = bd.tf_numbers(args.tf_python, args.steps, in_worker=True) if has_tf else None
+    rounds = [one_round(args, has_tf) for _ in range(args.rounds)]
+    m = {k: float(np.median([r[k] for r in rounds])) if all(r[k] for r in rounds) else None for k in rounds[0]}
+    one_way, raw_gbps = m["one_way"], m["raw_gbps"]
+    print(f"median of {args.rounds} round(s), {args.steps} steps each")
     print(f"raw grpcio one-way message on an open stream {one_way:7.3f} ms; raw 64 MB chunked stream "
           f"{raw_gbps:5.2f} GB/s")
-    for label, ours, tf_ms, messages in (("client -> worker0's master", step, theirs and theirs[0], 6),
-                                         ("client is worker0         ", in_worker, theirs_in_worker and
-                                          theirs_in_worker[0], 4)):
+    for label, key, messages in (("client -> worker0's master", "step", 6), ("client is worker0         ",
+                                                                             "in_worker", 4)):
+        ours, tf_ms = m[key], m["tf_" + key]
         floor = messages * one_way
         line = (f"seed train_step, {label}: tfmini {ours:6.3f} ms, floor {floor:5.3f} ms ({messages} one-way), "
                 f"tfmini/floor {ours / floor:5.2f}")
         if tf_ms:
             line += f"; TF {tf_ms:6.3f} ms (TF/floor {tf_ms / floor:5.2f}), tfmini/TF {ours / tf_ms:.2f} (goal <= 0.75)"
         print(line)
-    for label, ours, index in (("ps -> worker", bw_worker, 1), ("ps -> client", bw_client, 2)):
+    for label, key in (("ps -> worker", "bw_worker"), ("ps -> client", "bw_client")):
+        ours, tf_gbps = m[key], m["tf_" + key]
         line = f"64 MB {label}: tfmini {ours:5.2f} GB/s, tfmini/raw stream {ours / raw_gbps:.2f} (goal >= 0.9)"
-        if theirs:
-            line += f"; TF {theirs[index]:5.2f} GB/s, tfmini/TF {ours / theirs[index]:.2f} (goal >= 1.2)"
+        if tf_gbps:
+            line += f"; TF {tf_gbps:5.2f} GB/s, tfmini/TF {ours / tf_gbps:.2f} (goal >= 1.2)"
         print(line)
 
 

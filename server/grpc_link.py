@@ -11,6 +11,7 @@ Failures look as they do for unary calls: an error of the server travels in the 
 message); a stream that breaks (peer gone, link cut, keepalive timeout) fails every call waiting on it
 with the transport's error, and the next call opens a new stream.
 """
+import _thread
 import collections
 import itertools
 import logging
@@ -23,6 +24,7 @@ from google.protobuf.message import DecodeError
 
 from tfmini.core import errors
 from tfmini.protos import link_pb2
+from tfmini.server.limits import DEFAULT_STREAMS
 
 log = logging.getLogger("tfmini.server")
 LINK = "Link"
@@ -92,8 +94,13 @@ def link_handler(serve, pool, serve_async, streams=None, serve_one_way=None):
             reply_to(frame.id)(*answer)
 
         def read():
+            """Reads frames until one needs a thread to run on: this one. The reading goes on in a pool thread,
+            and the call starts at once (a hand-off to a waking thread would be on the step's path)."""
             try:
-                for raw in frames:
+                while True:
+                    raw = next(frames, None)
+                    if raw is None:
+                        break
                     SERVED_PEER_BYTES[caller, "received"] += len(raw)
                     try:
                         frame = link_pb2.LinkFrame.FromString(raw)
@@ -105,16 +112,20 @@ def link_handler(serve, pool, serve_async, streams=None, serve_one_way=None):
                             serve_one_way(frame.method, frame.payload, caller)
                         continue
                     open_calls.add(1)
-                    if not serve_async(frame.method, frame.payload, reply_to(frame.id)):
-                        if running is not None and not running.acquire(blocking=False):
-                            reply_to(frame.id)(None, streams.too_many_calls(context.peer()))
-                            continue
-                        pool.submit(run, frame)
+                    if serve_async(frame.method, frame.payload, reply_to(frame.id)):
+                        continue
+                    if running is not None and not running.acquire(blocking=False):
+                        reply_to(frame.id)(None, streams.too_many_calls(context.peer()))
+                        continue
+                    try:
+                        pool.submit(read)
+                    finally:
+                        run(frame)  # the server stopping (pool shut) still answers this call
+                    return
                 open_calls.wait_zero()  # the client is done sending: answer what it asked, then end
             except (grpc.RpcError, RuntimeError):
                 pass  # the client went away, or the server is stopping (its pool shut): the calls end with it
-            finally:
-                out.put(None)
+            out.put(None)
 
         threading.Thread(target=read, name="link-reader", daemon=True).start()
         while True:
@@ -146,31 +157,35 @@ class _Counter:
 
 
 def make_pool():
-    # A waiting RecvTensor holds its thread until the value is sent by a RunGraph that needs a thread of its
-    # own, so the pool must be larger than the calls a busy task can have waiting (threads are made on demand).
-    return futures.ThreadPoolExecutor(max_workers=512, thread_name_prefix="link")
+    # Each open stream's reader and each running call hold a pool thread (threads are made on demand). A waiting
+    # RecvTensor holds its thread until the value is sent by a RunGraph that needs a thread of its own, so the
+    # pool must be larger than the calls a busy task can have waiting: 512 beside the readers.
+    return futures.ThreadPoolExecutor(max_workers=512 + DEFAULT_STREAMS, thread_name_prefix="link")
 
 
 # -- client side --------------------------------------------------------------
 class Pending:
     """A call in flight on a link: `result(timeout)` waits for its response LinkFrame."""
 
-    __slots__ = ("rpc", "event", "frame", "error", "_stream", "_id", "_callbacks")
+    __slots__ = ("rpc", "answered", "frame", "error", "_stream", "_id", "_callbacks", "_unanswered")
 
     def __init__(self, rpc, stream, frame_id):
         self.rpc, self._stream, self._id = rpc, stream, frame_id
-        self.event, self.frame, self.error = threading.Event(), None, None
+        self.answered, self.frame, self.error = False, None, None
         self._callbacks = []
+        self._unanswered = _thread.allocate_lock()  # held until the answer comes: cheaper than an Event
+        self._unanswered.acquire()
 
     def on_done(self, fn):
         """Calls fn(self) once the call is answered or its stream breaks (at once if it already has), in the
         thread that saw it: fn must not block."""
         self._callbacks.append(fn)
-        if self.event.is_set():
+        if self.answered:
             self._fire()
 
     def _done(self):
-        self.event.set()
+        self.answered = True
+        self._unanswered.release()
         self._fire()
 
     def _fire(self):
@@ -183,9 +198,16 @@ class Pending:
             fn(self)
 
     def result(self, timeout):
-        if not self.event.wait(timeout):
+        if timeout is None:
+            answered = self._unanswered.acquire()
+        elif timeout > 0:
+            answered = self._unanswered.acquire(True, min(timeout, threading.TIMEOUT_MAX))
+        else:  # a deadline already past: look once, as Event.wait does
+            answered = self._unanswered.acquire(False)
+        if not answered:
             self._stream.waiting.pop(self._id, None)
             raise TimeoutError(self.rpc)
+        self._unanswered.release()  # a later result() returns at once too
         if self.error is not None:
             raise self.error
         return self.frame

@@ -213,14 +213,14 @@ def _run_plan(plan, fetches, feeds):
     for t in fetches:
         i = index[t.op.name]
         plan.out_edges[i][t.value_index].append((None, t.name))
-    activate = plan._activate
 
-    def capture(dst, pos, value, dead, frame, it):
-        if dst is None:
-            got[pos] = value
-        else:
-            activate(dst, pos, value, dead, frame, it)
-    plan._activate = capture
+    class Capturing(type(plan)):  # the fetched values reach the `None` node: kept here
+        def _activate(self, dst, pos, value, dead, frame, it):
+            if dst is None:
+                got[pos] = value
+            else:
+                super()._activate(dst, pos, value, dead, frame, it)
+    plan.__class__ = Capturing
 
     class _Step:
         rendezvous = None

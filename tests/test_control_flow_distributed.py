@@ -1,6 +1,7 @@
 """Loops on a real cluster (1 ps + 1 worker, `tfmini.server.cli` processes): a body that reads a variable on the
 ps, a body spread over both tasks (TF's control loop on the ps, driven by the predicate the worker sends each
 iteration; rendezvous keys carry frame:iteration, dead tensors cross as dead), gradients, the deadline."""
+import threading
 import time
 
 import numpy as np
@@ -87,3 +88,39 @@ def test_a_loop_that_never_ends_on_a_cluster_stops_at_the_deadline(cluster):
                 sess.run(fetch, options=tf.RunOptions(timeout_in_ms=1500))
             assert time.monotonic() - start < 30
         assert sess.run(v) == 1.0  # the cluster still serves
+
+
+def test_steps_of_one_loop_that_pulls_from_the_ps_run_at_once_from_several_threads(cluster):
+    # The loop's partition pulls from a peer, so it runs in the frame interpreter: each step keeps its own queue
+    # and pulls (they once lived on the shared plan, and concurrent steps broke each other).
+    with tf.device(PS):
+        w = tf.Variable(np.full([3], 0.5, np.float32), name="w")
+    with tf.device(WORKER):
+        x = tf.placeholder(tf.float32, [])
+        _, h = tf.while_loop(lambda i, h: i < 30, lambda i, h: (i + 1, h * 0.5 + w + x),
+                             [tf.constant(0), tf.constant(np.zeros(3, np.float32))])
+    expected = {}
+    for v in (1.0, 2.0, 3.0, 4.0):
+        acc = np.zeros(3, np.float32)
+        for _ in range(30):
+            acc = acc * np.float32(0.5) + np.float32(0.5) + np.float32(v)
+        expected[v] = acc
+    with tf.Session(cluster.target()) as sess:
+        sess.run(tf.global_variables_initializer())
+        problems = []
+
+        def run(v):
+            try:
+                for _ in range(15):
+                    got = sess.run(h, {x: v})
+                    if not np.allclose(got, expected[v]):
+                        problems.append((v, got))
+            except tf.errors.OpError as e:
+                problems.append((v, e))
+        threads = [threading.Thread(target=run, args=(v,)) for v in expected]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+    assert problems == []

@@ -22,6 +22,7 @@ TensorFlow's executor semantics (control flow v1), in one thread per step:
 Plans without control flow never come here (worker/executor.py compiles those into straight-line code).
 """
 import collections
+import copy
 import hashlib
 import time
 
@@ -228,6 +229,16 @@ class FramePlan(FrameTransfers):
                 raise
             except Exception as e:  # noqa: BLE001 - kernel errors become TF errors naming the node
                 raise _as_op_error(e, getattr(e, "_tfmini_node", "?")) from None
+        # A step runs on its own shallow copy of the plan: the tables are shared and only read, the queue, the
+        # pulls in flight and the step are the copy's, so concurrent steps of one plan keep apart.
+        own = copy.copy(self)
+        try:
+            return own._run_step(step)
+        finally:
+            if own.most_iterations_alive > self.most_iterations_alive:
+                self.most_iterations_alive = own.most_iterations_alive
+
+    def _run_step(self, step):
         self._step = step
         deadline = self.env.wait_context()[1]
         root = _Frame(self.root_frame, None, None, "")
@@ -261,7 +272,6 @@ class FramePlan(FrameTransfers):
         finally:
             for f in futures:
                 f.cancel()
-            self._queue = self._futures = self._step = None
 
     def _process(self, i, frame, it, args, dead):
         kind = self.kind[i]
