@@ -215,3 +215,16 @@ def test_make_callable_runs_by_handle_with_positional_feeds():
             master = sess._master
             with pytest.raises(tf.errors.InvalidArgumentError, match="No such callable"):
                 master.run_callable(tf_master_pb2.RunCallableRequest(session_handle=sess._handle, handle=999))
+
+
+def test_an_interpreted_partition_names_the_node_that_failed(monkeypatch):
+    # Partitions past CODEGEN_LIMIT nodes are walked by a loop instead of compiled; its errors name their node
+    # as the compiled code's do (the node travels on the error, not on the plan concurrent steps share).
+    from tfmini.worker import executor
+    monkeypatch.setattr(executor, "CODEGEN_LIMIT", 0)
+    x = tf.placeholder(tf.float32, [None])
+    bad = tf.reshape(x, [3], name="the_reshape")
+    with tf.Session() as sess:
+        assert sess.run(bad, {x: [1.0, 2.0, 3.0]}).tolist() == [1.0, 2.0, 3.0]
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"\{\{node the_reshape\}\}"):
+            sess.run(bad, {x: [1.0, 2.0]})

@@ -228,7 +228,6 @@ class ExecutionPlan:
         self.node_defs = node_defs  # parallel to _nodes; worker/tracing.py labels its stats from them
         self._constants = constants
         self.node_count, self.folded = len(self._nodes), len(nodes) - len(self._nodes)
-        self._current = None
         receives = [n for n in self._nodes if n.remote is not None]
         self.remote_recvs = [n.remote for n in receives]  # (task, key, pushed)
         # Only client feeds and fetches cross this partition's border: its step needs no shared rendezvous.
@@ -303,22 +302,24 @@ class ExecutionPlan:
         def step():
             vals = list(initial)
             for node in program:
-                self._current = node
-                if over[0]:
-                    check_memory()
-                out = node.call(vals)
+                try:
+                    if over[0]:
+                        check_memory()
+                    out = node.call(vals)
+                except Exception as e:  # noqa: BLE001 - named here: concurrent steps share the plan
+                    e._tfmini_node = node.name
+                    raise
                 if len(node.outs) == 1:
                     vals[node.outs[0]] = out
                 elif node.outs:
                     for slot, value in zip(node.outs, out):
                         vals[slot] = value
-            self._current = None
         return step
 
     def _failed_node(self, tb):
         """The node whose line of the generated function raised (or the interpreter's current node)."""
         if self.source is None:
-            return self._current.name if self._current is not None else "?"
+            return "?"  # the interpreter names its node on the error itself
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == "<tfmini partition>":
                 index = tb.tb_lineno - self._first_line
