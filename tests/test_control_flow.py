@@ -223,7 +223,7 @@ def _run_plan(plan, fetches, feeds):
     plan.__class__ = Capturing
 
     class _Step:
-        rendezvous = None
+        rendezvous = deadline = None
     plan.run(_Step())
     assert all(v is not frames.DEAD for v in got.values())
     return [got[t.name] for t in fetches]
@@ -232,9 +232,6 @@ def _run_plan(plan, fetches, feeds):
 class _Env:
     task_name = "/job:localhost/replica:0/task:0"
     recv_timeout = 5.0
-
-    def wait_context(self):
-        return (0, None, None)
 
 
 def test_parallel_iterations_bounds_the_iterations_alive():
@@ -250,7 +247,7 @@ def test_parallel_iterations_bounds_the_iterations_alive():
         assert run(out) == [30, 30.0]
 
         class _Step:  # the plan alone, outside a worker: only its loop runs
-            rendezvous = None
+            rendezvous = deadline = None
         plan.run(_Step())
         assert plan.most_iterations_alive == bound  # iterations run ahead, but no further than the bound
 

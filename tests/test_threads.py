@@ -41,10 +41,11 @@ def busy_threads(pid, run):
 
 
 def matmul_chain():
-    """Sixteen 1024x1024 matmuls of a random matrix made on the task itself, reduced to a scalar fetch."""
+    """Thirty-two 1024x1024 matmuls of a random matrix made on the task itself, reduced to a scalar fetch (16 gave
+    the busiest of 2 BLAS threads under 20 ticks on a quiet box: too little to tell the threads apart)."""
     m = tf.random_normal([1024, 1024], stddev=1.0 / 32)
     x = m
-    for _ in range(16):
+    for _ in range(32):
         x = tf.matmul(x, m)
     return tf.reduce_sum(x)
 

@@ -137,28 +137,31 @@ def _foldable(op, node_def, k, data_inputs, control_inputs, is_constant):
 class _Node:
     """One compiled node: kernel function, input slots (and which to read through a ref), output slots."""
 
-    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "remote", "sent_first", "peer_send",
-                 "pending", "consumers")
+    __slots__ = ("name", "op", "fn", "ins", "deref", "outs", "forward", "takes_step", "remote", "sent_first",
+                 "peer_send", "pending", "consumers")
 
-    def __init__(self, name, op, fn, ins, deref, outs, forward):
+    def __init__(self, name, op, fn, ins, deref, outs, forward, takes_step=False):
         self.name, self.op, self.fn, self.ins, self.deref, self.outs = name, op, fn, ins, deref, outs
-        self.forward = forward
+        self.forward, self.takes_step = forward, takes_step  # takes_step: fn(step, *inputs)
         self.remote = None          # (sending task, key, pushed) on _Recvs that take from a peer
         self.sent_first = False     # a pushed _Recv whose sender waits on no peer before it sends
         self.peer_send = False      # a _Send to another task
         self.pending, self.consumers = 0, []
 
-    def call(self, vals):
+    def call(self, vals, step=None):
         args = [vals[s] for s in self.ins]
         for p in self.deref:
             args[p] = args[p].read()
         if self.forward:
             return args[0]
+        if self.takes_step:
+            return self.fn(step, *args)
         return self.fn(*args)
 
 
 class ExecutionPlan:
-    """A compiled partition: `run()` executes one step (the step's rendezvous is the env's current step)."""
+    """A compiled partition: `run(step)` executes one step (worker/worker.py Step: its rendezvous, deadline and
+    peers; the kernels that take the step are given it)."""
 
     def __init__(self, graph_def, env, xp=np, devices=None):
         nodes = list(graph_def.node)
@@ -205,7 +208,8 @@ class ExecutionPlan:
                 slot_of[name, j] = s
             n_slots += nout
             produces_ref[name] = k.produces_ref
-            entry = _Node(name, op, fn, tuple(ins), tuple(deref), outs, op in _FORWARD_OPS and not k.produces_ref)
+            entry = _Node(name, op, fn, tuple(ins), tuple(deref), outs, op in _FORWARD_OPS and not k.produces_ref,
+                          k.takes_step)
             controls = [e for e in inputs[i] if e[1] < 0]
             if _foldable(op, nodes[i], k, data, controls, lambda s, j: slot_of[s, j] in constants):
                 try:
@@ -267,7 +271,7 @@ class ExecutionPlan:
             drops[j].append(f"v{s}")
         lines = []
         for j, n in enumerate(self._nodes):
-            args = ", ".join(ref(s, p in n.deref) for p, s in enumerate(n.ins))
+            args = ", ".join(["s"] * n.takes_step + [ref(s, p in n.deref) for p, s in enumerate(n.ins)])
             call = args if n.forward else f"f{j}({args})"
             drop = f"; del {', '.join(drops[j])}" if drops[j] else ""
             # Each line first looks at the process memory limit (core/process_memory.py), on the node's line.
@@ -277,7 +281,7 @@ class ExecutionPlan:
                 lines.append(f"    o[0] and m(); v{n.outs[0]} = {call}{drop}")
             else:
                 lines.append(f"    o[0] and m(); {', '.join(f'v{s}' for s in n.outs)} = {call}{drop}")
-        header = ["def step(c, f):", "    o, m = memory_over, memory_check"]
+        header = ["def step(c, f, s):", "    o, m = memory_over, memory_check"]
         if self._constants:
             header.append(f"    {', '.join(constant_names.values())}, = c")
         if self._nodes:
@@ -289,7 +293,7 @@ class ExecutionPlan:
         step = namespace["step"]
         consts = tuple(self._constants.values())
         fns = tuple(n.fn for n in self._nodes)
-        return source, lambda: step(consts, fns)
+        return source, lambda s: step(consts, fns, s)
 
     def _interpreter(self, n_slots):
         """The same straight line, walked by a loop instead of compiled (for very large partitions)."""
@@ -299,13 +303,13 @@ class ExecutionPlan:
         program = tuple(self._nodes)
         over, check_memory = process_memory.OVER, process_memory.check
 
-        def step():
+        def step(s):
             vals = list(initial)
             for node in program:
                 try:
                     if over[0]:
                         check_memory()
-                    out = node.call(vals)
+                    out = node.call(vals, s)
                 except Exception as e:  # noqa: BLE001 - named here: concurrent steps share the plan
                     e._tfmini_node = node.name
                     raise
@@ -331,7 +335,7 @@ class ExecutionPlan:
         try:
             if self.dataflow:
                 return self._run_dataflow(step)
-            return self._run_static()
+            return self._run_static(step)
         except Exception as e:  # noqa: BLE001 - kernel errors become TF errors naming the node
             name = getattr(e, "_tfmini_node", None) or self._failed_node(sys.exc_info()[2])
             raise _as_op_error(e, name) from None
@@ -375,7 +379,7 @@ class ExecutionPlan:
             try:
                 if process_memory.OVER[0]:
                     process_memory.check()
-                out = call(node, vals)  # worker/tracing.py passes a timed call
+                out = call(node, vals, step)  # worker/tracing.py passes a timed call
             except Exception as e:  # noqa: BLE001
                 e._tfmini_node = node.name
                 raise

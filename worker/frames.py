@@ -108,6 +108,7 @@ class FramePlan(FrameTransfers):
         self.names = [n.name for n in nodes]
         self.kind = [_KINDS.get(n.op, NORMAL) for n in nodes]
         self.fns, self.n_data, self.n_pending, self.deref = [None] * count, [0] * count, [0] * count, [()] * count
+        self.takes_step = [False] * count  # fns[i](step, *inputs): sends, receives, blocking queue ops, loops
         self.out_edges = [None] * count   # node -> per output port, [(consumer, input position)]
         self.ctrl_out = [[] for _ in nodes]
         self.keys = [None] * count        # transfer nodes: (key without its frame:iter, remote task or None)
@@ -119,6 +120,7 @@ class FramePlan(FrameTransfers):
             device = devices.get(n.device) if devices else None
             knode = KernelNode(n, device.xp if device is not None else xp, env)
             self.fns[i], nout = build_kernel(k, knode)
+            self.takes_step[i] = k.takes_step
             self.out_edges[i] = [[] for _ in range(nout)]
             kernel_defs.append((k, knode))
             if self.kind[i] in (SEND, RECV):
@@ -224,7 +226,7 @@ class FramePlan(FrameTransfers):
     def run(self, step=None):
         if self._compiled_step is not None:
             try:
-                return self._compiled_step()
+                return self._compiled_step(step)
             except errors.DeadlineExceededError:
                 raise
             except Exception as e:  # noqa: BLE001 - kernel errors become TF errors naming the node
@@ -240,7 +242,7 @@ class FramePlan(FrameTransfers):
 
     def _run_step(self, step):
         self._step = step
-        deadline = self.env.wait_context()[1]
+        deadline = step.deadline if step is not None else None
         root = _Frame(self.root_frame, None, None, "")
         self._queue = queue = collections.deque()
         self._futures = futures = {}
@@ -281,7 +283,7 @@ class FramePlan(FrameTransfers):
                     return self._emit_dead(i, frame, it)
                 for p in self.deref[i]:
                     args[p] = args[p].read()
-                out = self.fns[i](*args)
+                out = self.fns[i](self._step, *args) if self.takes_step[i] else self.fns[i](*args)
                 ports = self.out_edges[i]
                 if len(ports) == 1:
                     self._emit(ports[0], out, False, frame, it)

@@ -209,6 +209,7 @@ def _install(plan, info, loop, enters):
     plan.ops.append("_Loop")
     plan.kind.append(fr.NORMAL)
     plan.fns.append(fn)
+    plan.takes_step.append(True)  # the loop hands its step to the kernels in it
     plan.n_data.append(len(enters))
     plan.deref.append(tuple(position[e] for e in enters if plan.deref[e]))
     plan.data_in.append([plan.data_in[e][0] for e in enters])
@@ -276,12 +277,12 @@ def _generate(plan, fr, loop, position, info):
             return [f"{pad}d{i} = {test or 'False'}",
                     f"{pad}v{i}_0, v{i}_1 = (DEAD, DEAD) if d{i} else (DEAD, {x}) if {pred} else ({x}, DEAD)"], []
         args = ", ".join(arg(i, k, s, p) for k, (s, p) in enumerate(plan.data_in[i]))
-        call = f"f{i}({args})"
+        call = f"f{i}({'s, ' * plan.takes_step[i]}{args})"
         assign = f"{', '.join(names)}{',' if outs > 1 else ''} = " if outs else ""
         if test is None:
             return [f"{pad}{assign}{call}"], [(0, i)]
         if plan.kind[i] == fr.SEND:  # a dead tensor goes to a peer as dead; fetched, it is an error
-            return [f"{pad}d{i} = {test}", f"{pad}if d{i}:", f"{pad}    dead_send({i})", f"{pad}else:",
+            return [f"{pad}d{i} = {test}", f"{pad}if d{i}:", f"{pad}    dead_send(s, {i})", f"{pad}else:",
                     f"{pad}    {call}"], [(4, i)]
         dead = ", ".join(["DEAD"] * outs) if outs else "None"
         lines = [f"{pad}d{i} = {test}", f"{pad}if d{i}:", f"{pad}    {assign or '_ = '}{dead}", f"{pad}else:",
@@ -290,10 +291,10 @@ def _generate(plan, fr, loop, position, info):
 
     kernels = [i for i in loop.order if i not in cond_switches and i not in cond_merges]
     lines = ["def make(" + "".join(f"f{i}, " for i in kernels) +
-             "monotonic, wait_context, too_late, lost, DEAD, I, dead_send):",
+             "monotonic, too_late, lost, DEAD, I, dead_send):",
              "    " + ", ".join(f"I{k}" for k in range(8)) + ", = I",
-             "    def loop(" + ", ".join(f"a{k}" for k in range(len(position))) + "):",
-             "        deadline = wait_context()[1]"]
+             "    def loop(" + ", ".join(["s"] + [f"a{k}" for k in range(len(position))]) + "):",
+             "        deadline = s.deadline if s is not None else None"]
     node_at = {}
 
     def emit(i, pad="            "):
@@ -350,12 +351,12 @@ def _finish(plan, lines, kernels, node_at, info):
     def lost(k):
         raise errors.InvalidArgumentError(None, None, f"Loop '{info.name}': loop variable {k} became dead (its "
                                                       f"NextIteration got the untaken side of a Switch)")
-    def dead_send(i):
+    def dead_send(step, i):
         if plan.client_send[i]:
             raise errors.InvalidArgumentError(None, None, f"Fetched tensor of '{plan.names[i]}' is dead: it comes "
                                                           f"from the untaken branch of a cond")
-        plan.fns[i](DEAD)
-    loop_fn = namespace["make"](*[plan.fns[i] for i in kernels], time.monotonic, plan.env.wait_context, too_late,
+        plan.fns[i](step, DEAD)  # a _Send: it takes the step
+    loop_fn = namespace["make"](*[plan.fns[i] for i in kernels], time.monotonic, too_late,
                                 lost, DEAD, tuple(np.int32(k) for k in range(8)), dead_send)
     names = plan.names
 

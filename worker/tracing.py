@@ -61,10 +61,10 @@ class Tracer:
         self._default_device = default_device
         self._defs = {id(n): d for n, d in zip(plan._nodes, plan.node_defs)}
 
-    def call(self, node, vals):
+    def call(self, node, vals, step):
         """The plan's _Node.call, timed."""
         start = _now_us()
-        out = node.call(vals)
+        out = node.call(vals, step)
         end = _now_us()
         self.record(node, start, end, out)
         return out
@@ -95,7 +95,7 @@ def run_traced(plan, step, default_device):
             vals = dict(plan._constants)
             for node in plan._nodes:
                 try:
-                    out = tracer.call(node, vals)
+                    out = tracer.call(node, vals, step)
                 except Exception as e:  # noqa: BLE001
                     e._tfmini_node = node.name
                     raise

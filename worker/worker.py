@@ -45,12 +45,18 @@ class Step:
     wait for a pull: its tensor goes into the step's outbox, and the outbox leaves as one one-way frame per
     receiving task before the step waits for anything (a peer may need it to go on) and when it ends."""
 
-    __slots__ = ("step_id", "rendezvous", "session", "pulls", "outbox")
+    __slots__ = ("step_id", "rendezvous", "session", "deadline", "graph_handle", "pulls", "outbox")
 
-    def __init__(self, step_id, rendezvous, session):
+    def __init__(self, step_id, rendezvous, session, deadline=None, graph_handle=None):
         self.step_id, self.rendezvous, self.session = step_id, rendezvous, session
+        self.deadline = deadline  # time.monotonic() past which a blocking op gives up (None: no deadline)
+        self.graph_handle = graph_handle
         self.pulls = None  # {(task, key): future} when the executor started the pulls ahead
         self.outbox = None  # {task: {key: array or PARKED}} pushed, not yet sent
+
+    def wait_error(self):
+        """Why an op of this step blocked on a queue must stop waiting now (None: it may go on)."""
+        return self.session.worker.wait_error(self.step_id, self.graph_handle)
 
     def recv_local(self, key):
         value = self.rendezvous.take(key)
@@ -115,7 +121,8 @@ def _settle(future, value, error):
 
 
 class WorkerSession:
-    """What kernels see as `node.env`: resources, per-op random generators, the current step."""
+    """What kernels see as `node.env`: resources, per-op random generators, what stateful kernels keep. The
+    running step is not here: kernels that need it are given it (kernels.kernel's takes_step)."""
 
     def __init__(self, worker, handle, recv_timeout):
         self.worker, self.handle, self.recv_timeout = worker, handle, recv_timeout
@@ -123,33 +130,12 @@ class WorkerSession:
         self.task_name = worker.task_name
         self._rngs = {}
         self.kernel_state = {}  # node name -> what a stateful kernel keeps across plans (Print's first_n count)
-        self._local = threading.local()
 
     def rng(self, name, seed, seed2):
         gen = self._rngs.get(name)
         if gen is None:
             gen = self._rngs[name] = np.random.default_rng([seed, seed2] if seed or seed2 else None)
         return gen
-
-    def current_step(self):
-        return self._local.step
-
-    def set_step(self, step):
-        self._local.step = step
-
-    def flush_pushes(self):
-        """Sends what this thread's step has pushed so far (before a kernel blocks)."""
-        step = getattr(self._local, "step", None)
-        if step is not None:
-            step.flush()
-
-    def wait_context(self):
-        """(step id, deadline or None, graph handle) of the step this thread runs: what a blocking op
-        (a dequeue on an empty queue) needs to know when to give up (see Worker.wait_error)."""
-        return getattr(self._local, "wait", (0, None, None))
-
-    def set_wait_context(self, step_id, deadline, graph_handle):
-        self._local.wait = (step_id, deadline, graph_handle)
 
 
 class Worker:
@@ -313,46 +299,43 @@ class Worker:
             if key not in plan.send_keys:
                 raise errors.InvalidArgumentError(None, None, f"RunGraph: recv_key '{key}' is not a tensor that "
                                                               f"graph {request.graph_handle} sends")
-        step_id = request.step_id
         timeout = request.tfmini_timeout_ms / 1000.0 if request.tfmini_timeout_ms > 0 else timeout
-        session.set_wait_context(step_id, None if timeout is None else time.monotonic() + timeout,
-                                 request.graph_handle)
+        step = Step(request.step_id, None, session, None if timeout is None else time.monotonic() + timeout,
+                    request.graph_handle)
         if request.HasField("exec_opts") and request.exec_opts.record_timeline:
-            return self._run_traced(request, plan, session, timeout, sends, arrays)
+            return self._run_traced(request, plan, step, sends, arrays)
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
-            plan.run(None)
+            plan.run(step)
             return worker_pb2.RunGraphResponse()
         # A partition that talks to no other task keeps its step to itself: nothing to register.
-        rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
-        return self._run_with_rendezvous(request, plan, session, rdv, plan.run, sends, arrays)
+        step.rendezvous = StepRendezvous() if plan.local_only else self._rendezvous(step.step_id, running=1)
+        return self._run_with_rendezvous(request, plan, step, plan.run, sends, arrays)
 
-    def _run_traced(self, request, plan, session, timeout, sends=None, arrays=None):
+    def _run_traced(self, request, plan, step, sends=None, arrays=None):
         """A RunGraph with step stats (RunOptions.trace_level): the same step, each node timed."""
         holder = []
 
         def run(step):
             holder.append(tracing.run_traced(plan, step, self.task_name + "/device:CPU:0"))
         if not plan.has_sendrecv:
-            run(None)
+            run(step)
             response = worker_pb2.RunGraphResponse()
         else:
-            rdv = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
-            response = self._run_with_rendezvous(request, plan, session, rdv, run, sends, arrays)
+            step.rendezvous = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
+            response = self._run_with_rendezvous(request, plan, step, run, sends, arrays)
         response.step_stats.CopyFrom(holder[0])
         return response
 
-    def _run_with_rendezvous(self, request, plan, session, rdv, run, sends=None, arrays=None):
-        """`sends`: more values to put in the rendezvous, as arrays; `arrays`: a dict the recv_key values go into
-        (None: they go into the response as TensorProtos)."""
-        step_id = request.step_id
+    def _run_with_rendezvous(self, request, plan, step, run, sends=None, arrays=None):
+        """`sends`: more values to put in the step's rendezvous, as arrays; `arrays`: a dict the recv_key values go
+        into (None: they go into the response as TensorProtos)."""
+        step_id, rdv = step.step_id, step.rendezvous
         send = request.send
         if len(send):
             rdv.put_all({nt.name: tensor_util.parse_tensor(nt.tensor, nt.name.split(";")[-2:][0])
                          for nt in send})
         if sends:
             rdv.put_all(sends)
-        step = Step(step_id, rdv, session)
-        session.set_step(step)
         try:
             run(step)
             step.flush()
@@ -381,7 +364,6 @@ class Worker:
                 self._remember_failure(step_id, e)
             raise
         finally:
-            session.set_step(None)
             if not plan.local_only:
                 self._release(step_id, rdv, running=1)
 

@@ -3,7 +3,9 @@
 A factory runs once, when a partition is registered, with the node's attrs
 already decoded and `node.xp` the array module of its device (numpy on CPU,
 CuPy on GPU). The compute function it returns runs every step, on input
-arrays only, so attrs are never looked up in the hot loop.
+arrays only, so attrs are never looked up in the hot loop. A kernel registered with `takes_step=True` (sends,
+receives, the waits of queues and accumulators) gets the running step (worker/worker.py Step) as its first
+argument: what it waits for and where it sends come from the step it is given, not from the thread it runs in.
 """
 from tfmini.core import errors, op_registry
 
@@ -13,18 +15,19 @@ ANY_DEVICE = ("CPU", "GPU")
 
 
 class Kernel:
-    __slots__ = ("factory", "num_outputs", "ref_inputs", "produces_ref", "device_types")
+    __slots__ = ("factory", "num_outputs", "ref_inputs", "produces_ref", "device_types", "takes_step")
 
-    def __init__(self, factory, num_outputs, ref_inputs, produces_ref, device_types):
+    def __init__(self, factory, num_outputs, ref_inputs, produces_ref, device_types, takes_step=False):
         self.factory, self.num_outputs = factory, num_outputs
         self.ref_inputs, self.produces_ref = tuple(ref_inputs), produces_ref
         self.device_types = tuple(device_types)
+        self.takes_step = takes_step
 
 
 _KERNELS = {}
 
 
-def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False, device_types=CPU_ONLY):
+def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False, device_types=CPU_ONLY, takes_step=False):
     """Registers `factory(node)` for op types. `num_outputs` may be an int or a function of the attrs.
 
     `device_types` says where the factory's code runs: ANY_DEVICE when it only uses `node.xp`
@@ -32,7 +35,7 @@ def kernel(*op_types, num_outputs=1, ref_inputs=(), produces_ref=False, device_t
     """
     def wrap(factory):
         for op_type in op_types:
-            _register(op_type, Kernel(factory, num_outputs, ref_inputs, produces_ref, device_types))
+            _register(op_type, Kernel(factory, num_outputs, ref_inputs, produces_ref, device_types, takes_step))
         return factory
     return wrap
 

@@ -64,16 +64,16 @@ class _Accumulator:
             self.count += 1
             self.cond.notify_all()
 
-    def _wait_for(self, env, num_required):
+    def _wait_for(self, step, num_required):
         num_required = int(num_required)
         if num_required < 1:
             raise _invalid(f"Argument num_required must be positive, but was {num_required}")
-        wait_until(env, self.cond, lambda: self.count >= num_required,
+        wait_until(step, self.cond, lambda: self.count >= num_required,
                    what=lambda: f"{self.kind} '{self.name}' has {self.count} of the {num_required} gradients it needs")
 
-    def take(self, env, num_required):
+    def take(self, step, num_required):
         with self.cond:
-            self._wait_for(env, num_required)
+            self._wait_for(step, num_required)
             result = self.total / self.count if self.mean else self.total
             self._reset()
             self.global_step += 1
@@ -127,9 +127,9 @@ class _SparseAccumulator(_Accumulator):
             self.count += 1
             self.cond.notify_all()
 
-    def take_sparse(self, env, num_required):
+    def take_sparse(self, step, num_required):
         with self.cond:
-            self._wait_for(env, num_required)
+            self._wait_for(step, num_required)
             order = sorted(self.rows)
             if order:
                 row_shape = self.rows[order[0]].shape
@@ -179,9 +179,9 @@ def _apply(node):
     return lambda acc, local_step, grad: _expect(acc, _Accumulator, node).apply(local_step, grad)
 
 
-@kernel("AccumulatorTakeGradient", "ResourceAccumulatorTakeGradient")
+@kernel("AccumulatorTakeGradient", "ResourceAccumulatorTakeGradient", takes_step=True)
 def _take(node):
-    return lambda acc, num_required: _expect(acc, _Accumulator, node).take(node.env, num_required)
+    return lambda step, acc, num_required: _expect(acc, _Accumulator, node).take(step, num_required)
 
 
 @kernel("AccumulatorNumAccumulated", "ResourceAccumulatorNumAccumulated")
@@ -201,6 +201,6 @@ def _sparse_apply(node):
         local_step, indices, values, shape, known)
 
 
-@kernel("SparseAccumulatorTakeGradient", num_outputs=3)
+@kernel("SparseAccumulatorTakeGradient", num_outputs=3, takes_step=True)
 def _sparse_take(node):
-    return lambda acc, num_required: _expect(acc, _SparseAccumulator, node).take_sparse(node.env, num_required)
+    return lambda step, acc, num_required: _expect(acc, _SparseAccumulator, node).take_sparse(step, num_required)

@@ -1,6 +1,8 @@
 """The dataset ops that run a graph function per element: MapDataset, FilterDataset, FlatMapDataset,
 InterleaveDataset. The body (client/data/functions.py says how it travels) is compiled once, when the op's
 kernel is built: kernels made, Consts computed; a call then runs its nodes in order on one element."""
+import functools
+
 import numpy as np
 
 from tfmini.core import errors
@@ -27,6 +29,8 @@ class Function:
             k = kernels.lookup(node_def.op, node_def.name)
             node = KernelNode(node_def, np, env)
             fn = k.factory(node)
+            if k.takes_step:  # a function runs outside any step: a queue wait in it has no deadline of a step
+                fn = functools.partial(fn, None)
             nout = k.num_outputs(node.attrs) if callable(k.num_outputs) else k.num_outputs
             data = tuple(e for e in inputs[i] if e[1] >= 0)
             outs = tuple((node_def.name, j) for j in range(nout))

@@ -33,14 +33,15 @@ def shape_of(proto):
     return tuple(None if d.size < 0 else d.size for d in proto.dim)
 
 
-def wait_until(env, cond, ready, what=None):
+def wait_until(step, cond, ready, what=None):
     """Waits on `cond` (held) until `ready()`; raises at the step's deadline or when the step is cancelled.
-    `what` (a string, or a function giving one) says what was awaited, in the deadline's message."""
-    step_id, deadline, handle = env.wait_context()
-    if not ready() and hasattr(env, "worker"):
-        env.flush_pushes()  # the step's pushed tensors leave before it blocks: a peer may need them to go on
+    `step` is the running step (worker/worker.py Step; None outside one: no deadline). `what` (a string, or a
+    function giving one) says what was awaited, in the deadline's message."""
+    if not ready() and step is not None:
+        step.flush()  # the step's pushed tensors leave before it blocks: a peer may need them to go on
+    deadline = step.deadline if step is not None else None
     while not ready():
-        error = env.worker.wait_error(step_id, handle) if hasattr(env, "worker") else None
+        error = step.wait_error() if step is not None else None
         if error is not None:
             raise type(error)(None, None, error.message)
         left = _POLL if deadline is None else min(_POLL, deadline - time.monotonic())
@@ -97,7 +98,7 @@ class Queue:
     def _closed_error(self):
         return errors.CancelledError(None, None, f"{self.kind} '{self.name}' is closed.")
 
-    def enqueue(self, env, components, many=False):
+    def enqueue(self, step, components, many=False):
         components = [np.asarray(c) for c in components]
         self._check_element(components, many)
         if many:
@@ -111,18 +112,18 @@ class Queue:
             if self.closed:
                 raise self._closed_error()
             for element in elements:  # as TF: a batch goes in element by element as room appears
-                wait_until(env, self.cond, lambda: self.cancelled or self.capacity is None or
+                wait_until(step, self.cond, lambda: self.cancelled or self.capacity is None or
                            len(self) < self.capacity)
                 if self.cancelled:
                     raise errors.CancelledError(None, None, "Enqueue operation was cancelled")
                 self._put(tuple(np.array(c, copy=True) for c in element))
                 self.cond.notify_all()
 
-    def dequeue(self, env, n, up_to=False):
+    def dequeue(self, step, n, up_to=False):
         """`n` elements (None: one, unbatched) as one array per component."""
         want = 1 if n is None else n
         with self.cond:
-            wait_until(env, self.cond, lambda: self.closed or self._available(want),
+            wait_until(step, self.cond, lambda: self.closed or self._available(want),
                        what=lambda: f"{self.kind} '{self.name}' has {len(self)} of the {want} elements a dequeue "
                                     f"needs")
             if not self._available(want):  # closed
@@ -259,38 +260,38 @@ def _num_components(attrs):
     return len(attrs["component_types"])
 
 
-@kernel("QueueEnqueueV2", num_outputs=0)
+@kernel("QueueEnqueueV2", num_outputs=0, takes_step=True)
 def _enqueue(node):
-    return lambda queue, *components: queue.enqueue(node.env, components)
+    return lambda step, queue, *components: queue.enqueue(step, components)
 
 
-@kernel("QueueEnqueueManyV2", num_outputs=0)
+@kernel("QueueEnqueueManyV2", num_outputs=0, takes_step=True)
 def _enqueue_many(node):
-    return lambda queue, *components: queue.enqueue(node.env, components, many=True)
+    return lambda step, queue, *components: queue.enqueue(step, components, many=True)
 
 
-@kernel("QueueDequeueV2", num_outputs=_num_components)
+@kernel("QueueDequeueV2", num_outputs=_num_components, takes_step=True)
 def _dequeue(node):
-    def fn(queue):
+    def fn(step, queue):
         _check_types(node, queue)
-        return _outputs(node, queue.dequeue(node.env, None))
+        return _outputs(node, queue.dequeue(step, None))
     return fn
 
 
 def _dequeue_n(up_to):
     def factory(node):
-        def fn(queue, n):
+        def fn(step, queue, n):
             _check_types(node, queue)
             n = int(n)
             if n < 0:
                 raise _invalid(f"DequeueManyOp requested {n} < 0 elements")
-            return _outputs(node, queue.dequeue(node.env, n, up_to=up_to))
+            return _outputs(node, queue.dequeue(step, n, up_to=up_to))
         return fn
     return factory
 
 
-kernel("QueueDequeueManyV2", num_outputs=_num_components)(_dequeue_n(False))
-kernel("QueueDequeueUpToV2", num_outputs=_num_components)(_dequeue_n(True))
+kernel("QueueDequeueManyV2", num_outputs=_num_components, takes_step=True)(_dequeue_n(False))
+kernel("QueueDequeueUpToV2", num_outputs=_num_components, takes_step=True)(_dequeue_n(True))
 
 
 @kernel("QueueCloseV2", num_outputs=0)

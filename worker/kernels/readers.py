@@ -32,7 +32,7 @@ class Reader:
         with self._lock:
             self._records, self._next, self.produced = [], 0, 0
 
-    def read(self, env, queue, n):
+    def read(self, step, queue, n):
         """Up to `n` records, taking new files from `queue` while the current one is done; at least one
         unless the queue is closed and empty (OutOfRangeError, as TF)."""
         out = []
@@ -40,7 +40,7 @@ class Reader:
             while len(out) < n:
                 if self._next >= len(self._records):
                     try:
-                        path = queue.dequeue(env, None)[0]
+                        path = queue.dequeue(step, None)[0]
                     except errors.OutOfRangeError:
                         if out:
                             break
@@ -103,21 +103,21 @@ def _reader(node):
     return lambda: reader
 
 
-@kernel("ReaderReadV2", num_outputs=2)
+@kernel("ReaderReadV2", num_outputs=2, takes_step=True)
 def _read(node):
-    def fn(reader, queue):
-        (key, value), = reader.read(node.env, queue, 1)
+    def fn(step, reader, queue):
+        (key, value), = reader.read(step, queue, 1)
         return np.array(key, dtype=object), np.array(value, dtype=object)
     return fn
 
 
-@kernel("ReaderReadUpToV2", num_outputs=2)
+@kernel("ReaderReadUpToV2", num_outputs=2, takes_step=True)
 def _read_up_to(node):
-    def fn(reader, queue, n):
+    def fn(step, reader, queue, n):
         n = int(n)
         if n <= 0:
             raise errors.InvalidArgumentError(None, None, f"num_records ({n}) must be > 0")
-        records = reader.read(node.env, queue, n)
+        records = reader.read(step, queue, n)
         keys, values = np.empty(len(records), dtype=object), np.empty(len(records), dtype=object)
         keys[:], values[:] = [k for k, _ in records], [v for _, v in records]
         return keys, values

@@ -44,29 +44,29 @@ def pushed_to(attrs, task_name):
     return _push_peer(attrs, "recv_device", task_name)
 
 
-@kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE)
+@kernel("_Send", "_HostSend", num_outputs=0, device_types=ANY_DEVICE, takes_step=True)
 def _send(node):
-    key, step = rendezvous_key(node.attrs), node.env.current_step
+    key = rendezvous_key(node.attrs)
     recv_task = pushed_to(node.attrs, node.env.task_name)
     if recv_task is not None:
-        return lambda x: step().push(recv_task, key, x)
-    return lambda x: step().rendezvous.send(key, x)
+        return lambda step, x: step.push(recv_task, key, x)
+    return lambda step, x: step.rendezvous.send(key, x)
 
 
-@kernel("_Recv", "_HostRecv", device_types=ANY_DEVICE)
+@kernel("_Recv", "_HostRecv", device_types=ANY_DEVICE, takes_step=True)
 def _recv(node):
-    key, step = rendezvous_key(node.attrs), node.env.current_step
+    key = rendezvous_key(node.attrs)
     send_device = node.attrs["send_device"].decode()
     send_task = DeviceSpec.from_string(send_device).task_name
     if pushed_from(node.attrs, node.env.task_name):
-        receive = lambda: step().recv_pushed(send_task, key)  # noqa: E731
+        receive = lambda step: step.recv_pushed(send_task, key)  # noqa: E731
     elif node.attrs.get("client_terminated", False) or send_task == node.env.task_name:
-        receive = lambda: step().recv_local(key)  # noqa: E731
+        receive = lambda step: step.recv_local(key)  # noqa: E731
     else:
-        receive = lambda: step().recv_remote(send_task, key)  # noqa: E731
+        receive = lambda step: step.recv_remote(send_task, key)  # noqa: E731
     worker = node.env.worker
     here = worker.local_devices.get(node.device)
     if here is None or send_device == node.device:
         return receive
     copies = worker.copies  # from another device: the one place an array moves to this device's memory
-    return lambda: devices.to_device(receive(), here, copies, send_device)
+    return lambda step: devices.to_device(receive(step), here, copies, send_device)
