@@ -26,6 +26,10 @@ class PendingCall(Protocol):
     def on_failure(self, fn):
         """Calls fn(OpError) once if the call fails, from whatever thread learns it (fn must not block)."""
 
+    def on_peer_lost(self, fn):
+        """Calls fn(OpError) if the called task is lost (dies, freezes, is cut off) before the returned
+        cancel() is called, even after the call was answered (fn must not block). In-process: never."""
+
 
 @runtime_checkable
 class WorkerInterface(Protocol):

@@ -157,6 +157,7 @@ def partition(nodes, order, placement, feeds, fetches, incarnation_of, by_device
     consumed.update(input_source(f)[0] for f in fetches)
 
     def needs_no_transfer(name, idx):
+        """A cross-task control input of a NoOp nothing reads (a group's end): dropped, not sent."""
         return idx < 0 and nodes[name].op == "NoOp" and name not in consumed
 
     waits = {}  # node -> whether it runs only after a tensor from another task has come

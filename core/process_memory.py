@@ -13,7 +13,10 @@ fills, a while loop that grows a TensorArray) could still take the process past 
 - `check_alloc` (called by memory_limits.check_alloc, i.e. Fill, Tile, Range, random ops, ...) refuses an
   allocation that would take the process past the limit, before it is made.
 
-So the process stays under the limit plus what the kernels running when it is passed allocate. Without a
+So the process stays under the limit plus what the kernels running when it is passed allocate. For `TRIM_S` after
+a step failed so, the watchdog also hands freed heap pages back every `TRIM_EVERY_S`: the failed step's values are
+dropped after its error is raised, and glibc keeps what it freed (tensors under its mmap threshold, which freeing a
+large tensor raises to up to 32 MiB) resident until trimmed. Without a
 limit (the default, as in TF) nothing runs: no thread, and `OVER[0]` stays False.
 """
 import ctypes
@@ -24,8 +27,9 @@ import time
 from tfmini.core import errors
 
 POLL_S = 0.005
+TRIM_S, TRIM_EVERY_S = 1.0, 0.05
 OVER = [False]  # the last look found the process past its limit (read by the executors before each kernel)
-_state = {"limit": None, "resident": 0}
+_state = {"limit": None, "resident": 0, "trim_until": 0.0}
 _lock = threading.Lock()
 _watchdog = None
 
@@ -78,11 +82,16 @@ def limit():
 
 
 def _watch():
+    trimmed = 0.0
     while True:
         limit_bytes = _state["limit"]
         if limit_bytes is None:
             time.sleep(0.1)
             continue
+        now = time.monotonic()
+        if now < _state["trim_until"] and now - trimmed >= TRIM_EVERY_S and _trim is not None:
+            _trim(0)
+            trimmed = now
         resident = resident_bytes()
         _state["resident"] = resident
         OVER[0] = resident > limit_bytes
@@ -108,6 +117,7 @@ def check():
         return
     resident = _measure(limit_bytes)
     if resident > limit_bytes:
+        _state["trim_until"] = time.monotonic() + TRIM_S
         raise errors.ResourceExhaustedError(
             None, None, f"OOM when running the step: the process holds {resident} bytes, over its limit of "
                         f"{limit_bytes} bytes (--max-memory-bytes)")
@@ -121,6 +131,7 @@ def check_alloc(nbytes, what):
         return
     resident = _measure(limit_bytes, nbytes)
     if resident + nbytes > limit_bytes:
+        _state["trim_until"] = time.monotonic() + TRIM_S
         raise errors.ResourceExhaustedError(
             None, None, f"OOM when allocating {what}: {nbytes} bytes more would take the process "
                         f"from {resident} bytes past its limit of {limit_bytes} bytes (--max-memory-bytes)")

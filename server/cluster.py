@@ -76,26 +76,34 @@ class Cluster:
             failures.append(error)
             if len(failures) == 1:
                 threading.Thread(target=self._abort, args=(parts, step_id), name="abort-step", daemon=True).start()
+        # A task whose part is done may still have pushed tensors in flight that another part waits for: if it
+        # is lost before the step ends, those never come, so that fails the step too (TF's parts pull instead).
+        watches = []
         for future in futures.values():
             future.on_failure(failed)
+            watches.append(future.on_peer_lost(failed))
         results, first_error = [None] * len(parts), None
         try:
-            for i in local:
-                results[i] = parts[i].worker.run_graph_arrays(requests[i], sends[i])
-        except errors.OpError as e:
-            first_error = failures[0] if failures else e
-            self._abort(parts, step_id)
-        for i, future in futures.items():
             try:
-                results[i] = future.result(None if timeout is None else timeout + 5), {}  # the RPC has its deadline
-            except concurrent.futures.TimeoutError:
-                first_error = first_error or errors.DeadlineExceededError(
-                    None, None, f"Step {step_id} timed out on {parts[i].task}")
-                self._abort(parts, step_id)
+                for i in local:
+                    results[i] = parts[i].worker.run_graph_arrays(requests[i], sends[i])
             except errors.OpError as e:
-                if first_error is None:
-                    first_error = failures[0] if failures else e
+                first_error = failures[0] if failures else e
+                self._abort(parts, step_id)
+            for i, future in futures.items():
+                try:
+                    results[i] = future.result(None if timeout is None else timeout + 5), {}  # the RPC's deadline
+                except concurrent.futures.TimeoutError:
+                    first_error = first_error or errors.DeadlineExceededError(
+                        None, None, f"Step {step_id} timed out on {parts[i].task}")
                     self._abort(parts, step_id)
+                except errors.OpError as e:
+                    if first_error is None:
+                        first_error = failures[0] if failures else e
+                        self._abort(parts, step_id)
+        finally:
+            for cancel in watches:
+                cancel()
         if first_error is not None:
             raise first_error
         return results

@@ -9,14 +9,20 @@ stay served for TensorFlow's own clients and workers.
 
 Failures look as they do for unary calls: an error of the server travels in the frame (its code and
 message); a stream that breaks (peer gone, link cut, keepalive timeout) fails every call waiting on it
-with the transport's error, and the next call opens a new stream.
+with the transport's error, and the next call opens a new stream. A caller that still needs the peer after
+its call was answered (a master whose step waits for tensors that task pushes) watches the stream with
+`Pending.on_stream_break`. A one-way frame has no answer to fail: gRPC drops one queued on a stream that is
+already dead (its peer froze, and cut the connection meanwhile) without an error, so a stream that breaks
+hands the tags of its recent one-way frames (the steps whose pushed tensors they carried) to `on_lost`.
 """
 import _thread
 import collections
+import functools
 import itertools
 import logging
 import queue
 import threading
+import time
 from concurrent import futures
 
 import grpc
@@ -28,6 +34,9 @@ from tfmini.server.limits import DEFAULT_STREAMS
 
 log = logging.getLogger("tfmini.server")
 LINK = "Link"
+# A broken stream reports the tags of its one-way frames of the last LOST_AFTER_S (a frozen peer is cut off
+# after the 3 s keepalive timeout), at most LOST_FRAMES_KEPT of them.
+LOST_AFTER_S, LOST_FRAMES_KEPT = 10.0, 64
 # (caller host, "sent" or "received") -> bytes this process served to / took from each caller: link frames here,
 # unary and streamed calls in grpc_transport. The caller's host, as gRPC reports it, is all a server knows of it.
 SERVED_PEER_BYTES = collections.Counter()
@@ -197,6 +206,11 @@ class Pending:
                 return
             fn(self)
 
+    def on_stream_break(self, fn):
+        """Calls fn(error) if the stream this call went over breaks (at once if it has), until the returned
+        cancel() is called; from the thread that saw it: fn must not block."""
+        return self._stream.watch(fn)
+
     def result(self, timeout):
         if timeout is None:
             answered = self._unanswered.acquire()
@@ -220,6 +234,31 @@ class _Stream:
         self.outgoing = queue.SimpleQueue()
         self.waiting = {}
         self.closed = False
+        self.broke_with = None  # how it ended, once it has
+        self.sent = collections.deque(maxlen=LOST_FRAMES_KEPT)  # (monotonic time, tag) of recent one-way frames
+        self._watchers = {}  # token -> fn(error), called when the stream breaks
+        self._lock = threading.Lock()
+
+    def watch(self, fn):
+        """fn(error) when the stream breaks (now, if it has); returns the cancel() that stops the watch."""
+        token = object()
+        with self._lock:
+            if self._watchers is not None:
+                self._watchers[token] = fn
+                return functools.partial(self._unwatch, token)
+        fn(self.broke_with)
+        return lambda: None
+
+    def _unwatch(self, token):
+        with self._lock:
+            if self._watchers is not None:
+                self._watchers.pop(token, None)
+
+    def broke(self, error):
+        with self._lock:
+            self.broke_with, watchers, self._watchers = error, self._watchers, None
+        for fn in watchers.values():
+            fn(error)
 
 
 class Link:
@@ -227,8 +266,9 @@ class Link:
     LinkFrame (its `code` nonzero for an error of the server); a broken stream raises its grpc.RpcError, a
     call with no answer in time TimeoutError. Starting a call costs no thread of the caller's."""
 
-    def __init__(self, channel, service):
+    def __init__(self, channel, service, on_lost=None):
         self._open_stream = channel.stream_stream(f"/{service}/{LINK}")
+        self._on_lost = on_lost  # fn(tags) of one-way frames a broken stream may not have delivered
         self._lock = threading.Lock()
         self._stream = None
         self._ids = itertools.count(1)
@@ -243,12 +283,15 @@ class Link:
         stream.outgoing.put(link_pb2.LinkFrame(id=frame_id, method=rpc, payload=request).SerializeToString())
         return pending
 
-    def send(self, rpc, request):
-        """Sends a one-way frame (no answer comes back): it goes out in order with the stream's calls."""
+    def send(self, rpc, request, tag=None):
+        """Sends a one-way frame (no answer comes back): it goes out in order with the stream's calls. If the
+        stream breaks within LOST_AFTER_S, `tag` goes to on_lost."""
         with self._lock:
             stream = self._stream
             if stream is None or stream.closed:
                 stream = self._stream = self._open()
+        if tag is not None:
+            stream.sent.append((time.monotonic(), tag))
         stream.outgoing.put(link_pb2.LinkFrame(method=rpc, payload=request, one_way=True).SerializeToString())
 
     def _open(self):
@@ -275,6 +318,12 @@ class Link:
             stream.closed = True
             waiting, stream.waiting = stream.waiting, {}
         stream.outgoing.put(None)  # ends the request iterator, and grpc's thread that reads it
+        error = error if error is not None else responses  # an ended call says how it ended
         for waiter in waiting.values():
-            waiter.error = error if error is not None else responses  # an ended call says how it ended
+            waiter.error = error
             waiter._done()
+        stream.broke(error)
+        recent = time.monotonic() - LOST_AFTER_S
+        lost = list(dict.fromkeys(tag for at, tag in stream.sent if at > recent))
+        if lost and self._on_lost is not None:
+            self._on_lost(lost)

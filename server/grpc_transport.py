@@ -130,7 +130,9 @@ def _invoke(rpc, fn, *args):
     except errors.OpError as e:
         if rpc != "RecvTensor":
             log.warning("%s failed: %s: %s", rpc, type(e).__name__, (e.message.splitlines() or [""])[0])
-        return None, e
+        # Returned as a value, the error must not keep its traceback: its frames (and their callers', up to the
+        # one holding the error) form a cycle that keeps every value of the failed step until the cyclic GC runs.
+        return None, e.with_traceback(None)
     except MemoryError as e:  # an allocation no limit caught (core/memory_limits.py): TF's OOM, not a bug
         log.warning("%s failed: out of memory: %s", rpc, e)
         return None, memory_limits.oom_error(e, f" ({rpc})")
@@ -378,6 +380,23 @@ def _translate(e, rpc, peer):
 _shared, _shared_lock = {}, threading.Lock()
 
 
+def _pushes_lost(channel):
+    """What a worker link does when it breaks with frames of pushed tensors maybe undelivered: each of their
+    steps is cleaned up on the receiver (AbortedError there, which aborts it everywhere), so a _Recv waiting for
+    a lost tensor ends now, not at its deadline. Most of those steps are long done: cleaning one up is a no-op."""
+    cleanup = channel.unary_unary(f"/{WORKER_SERVICE}/CleanupGraph",
+                                  request_serializer=worker_pb2.CleanupGraphRequest.SerializeToString,
+                                  response_deserializer=worker_pb2.CleanupGraphResponse.FromString)
+
+    def lost(step_ids):
+        for step_id in step_ids:
+            try:
+                cleanup(worker_pb2.CleanupGraphRequest(step_id=step_id), timeout=CONTROL_TIMEOUT)
+            except (grpc.RpcError, ValueError):  # the receiver is gone too (its steps end with it), or we close
+                return
+    return lost
+
+
 def _channel_and_links(address, settings=None):
     """The process's channel to `address` and its link per service, made once and shared by every stub (as
     TF's channel cache): sessions come and go, the connection and its link streams stay. A link stream
@@ -388,7 +407,8 @@ def _channel_and_links(address, settings=None):
         entry = _shared.get((address, settings))
         if entry is None:
             channel = security.channel(address, settings, CHANNEL_OPTIONS)
-            links = {service: grpc_link.Link(channel, service) for service in (MASTER_SERVICE, WORKER_SERVICE)}
+            links = {MASTER_SERVICE: grpc_link.Link(channel, MASTER_SERVICE),
+                     WORKER_SERVICE: grpc_link.Link(channel, WORKER_SERVICE, on_lost=_pushes_lost(channel))}
             entry = _shared[address, settings] = (channel, links)
         return entry
 
@@ -465,6 +485,11 @@ class _LinkCall:
                 fn(errors.error_from_code(pending.frame.code, pending.frame.message, kind=pending.frame.error_kind))
         self._pending.on_done(done)
 
+    def on_peer_lost(self, fn):
+        """Calls fn(UnavailableError) if the stream this call went over breaks (its task died, froze or was cut
+        off), even after the call was answered, until the returned cancel() is called."""
+        return self._pending.on_stream_break(lambda error: fn(_translate(error, self._pending.rpc, self._peer)))
+
     def result(self, timeout=None):
         rpc, peer = self._pending.rpc, self._peer
         left = self._deadline - time.monotonic()
@@ -532,7 +557,7 @@ class WorkerStub(Stub):
         RPC_COUNTS[PUSH_METHOD] += 1
         RPC_BYTES[PUSH_METHOD] += len(raw)
         PEER_BYTES[self.address, "sent"] += len(raw)
-        self._link.send(PUSH_METHOD, raw)
+        self._link.send(PUSH_METHOD, raw, tag=step_id)
 
     def stream_array(self, step_id, key, timeout=None):
         """Tensor `key` of step `step_id` by RecvTensorStream: raw chunks into one preallocated array."""

@@ -340,6 +340,73 @@ def test_dead_task_mid_step(cluster):
         assert sess.run(y) == 2.0
 
 
+def test_a_task_lost_after_its_part_of_the_step_fails_the_step(cluster):
+    """The ps's part of the step is done (it pushed v and answered its RunGraph) while the worker's part still
+    waits (on a queue no one fills); then the ps dies. Its pushes could have been lost with it, so the step fails
+    with the ps named, within the 5 s a dead task may take, not at the step's 30 s deadline."""
+    g = tf.Graph()
+    with g.as_default():
+        with tf.device("/job:ps/task:0"):
+            v = tf.Variable(1.0)
+        with tf.device("/job:worker/task:0"):
+            y = tf.FIFOQueue(1, tf.float32, shared_name="filled_by_no_one").dequeue() + v
+    with tf.Session(cluster.target(), graph=g) as sess:
+        sess.run(v.initializer)
+        result = {}
+
+        def run():
+            try:
+                sess.run(y, options=tf.RunOptions(timeout_in_ms=30000))
+            except tf.errors.OpError as e:
+                result.update(error=e, at=time.monotonic())
+        runner = threading.Thread(target=run)
+        runner.start()
+        time.sleep(1.0)  # the ps's part has long answered
+        cluster.kill("ps", 0)
+        killed = time.monotonic()
+        runner.join(40)
+        cluster.restart("ps", 0)
+        print(f"\nps lost after its part: {type(result['error']).__name__} after {result['at'] - killed:.1f} s")
+        assert isinstance(result["error"], tf.errors.UnavailableError)
+        assert PS in result["error"].message and cluster.spec["ps"][0] in result["error"].message
+        assert result["at"] - killed < 5
+        assert _usable_again(sess, v.initializer, expect=None) < 10
+
+
+def test_a_link_that_breaks_reports_its_recent_one_way_frames_and_their_steps_are_cleaned_up(cluster):
+    """gRPC drops a one-way frame queued on a stream that is already dead without an error (a ps that was frozen
+    while the worker cut the connection pushes onto it after SIGCONT), so its receiver would wait out its
+    deadline. A link that breaks hands the tags (step ids) of its recent one-way frames to `on_lost`; the
+    transport's on_lost cleans those steps up on the receiver, so they fail there at once."""
+    from tfmini.server import grpc_link
+    address = cluster.spec["worker"][0]
+    pid = cluster.procs["worker", 0].pid
+    channel = grpc.insecure_channel(address, options=transport.CHANNEL_OPTIONS)
+    lost, reported = [], threading.Event()
+    link = grpc_link.Link(channel, transport.WORKER_SERVICE, on_lost=lambda tags: (lost.extend(tags), reported.set()))
+    try:
+        for step_id in (77, 78, 77):  # pushes of no tensors: nothing waits for them
+            link.send(transport.PUSH_METHOD, worker_pb2.PushTensorsRequest(step_id=step_id).SerializeToString(),
+                      tag=step_id)
+        time.sleep(0.3)  # let the frames reach the worker: a stream that is open
+        os.kill(pid, signal.SIGSTOP)  # the keepalive (3 s) then breaks the stream
+        try:
+            assert reported.wait(10)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert lost == [77, 78]
+        transport._pushes_lost(channel)(lost)
+        stub = transport.WorkerStub(address, WORKER)
+        key = f"{PS}/device:CPU:0;{0:016x};{WORKER}/device:CPU:0;never_sent;0:0"
+        for step_id in lost:  # a pull of a cleaned-up step fails at once, with the cleanup's error
+            started = time.monotonic()
+            with pytest.raises(tf.errors.AbortedError, match=f"Step {step_id} was cleaned up"):
+                stub.recv_array(step_id, key, timeout=10)
+            assert time.monotonic() - started < 2
+    finally:
+        channel.close()
+
+
 CLIENT = """
 import sys, time
 import tfmini as tf

@@ -274,6 +274,7 @@ class FramePlan(FrameTransfers):
         finally:
             for f in futures:
                 f.cancel()
+            self._queue = self._futures = self._step = None  # a kept error's traceback must not hold the values
 
     def _process(self, i, frame, it, args, dead):
         kind = self.kind[i]

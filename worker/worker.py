@@ -307,8 +307,6 @@ class Worker:
         if not plan.has_sendrecv:  # no feeds, fetches or peers (a plain train op): nothing to set up
             plan.run(step)
             return worker_pb2.RunGraphResponse()
-        # A partition that talks to no other task keeps its step to itself: nothing to register.
-        step.rendezvous = StepRendezvous() if plan.local_only else self._rendezvous(step.step_id, running=1)
         return self._run_with_rendezvous(request, plan, step, plan.run, sends, arrays)
 
     def _run_traced(self, request, plan, step, sends=None, arrays=None):
@@ -321,7 +319,6 @@ class Worker:
             run(step)
             response = worker_pb2.RunGraphResponse()
         else:
-            step.rendezvous = StepRendezvous() if plan.local_only else self._rendezvous(request.step_id, running=1)
             response = self._run_with_rendezvous(request, plan, step, run, sends, arrays)
         response.step_stats.CopyFrom(holder[0])
         return response
@@ -329,7 +326,9 @@ class Worker:
     def _run_with_rendezvous(self, request, plan, step, run, sends=None, arrays=None):
         """`sends`: more values to put in the step's rendezvous, as arrays; `arrays`: a dict the recv_key values go
         into (None: they go into the response as TensorProtos)."""
-        step_id, rdv = step.step_id, step.rendezvous
+        step_id = step.step_id
+        # A partition that talks to no other task keeps its step to itself: nothing to register.
+        step.rendezvous = rdv = StepRendezvous() if plan.local_only else self._rendezvous(step_id, running=1)
         send = request.send
         if len(send):
             rdv.put_all({nt.name: tensor_util.parse_tensor(nt.tensor, nt.name.split(";")[-2:][0])
@@ -562,6 +561,13 @@ class _Call:
             if isinstance(error, errors.OpError):
                 fn(error)
         self._future.add_done_callback(done)
+
+    def on_peer_lost(self, fn):
+        return _no_watch  # the peer is this process
+
+
+def _no_watch():
+    pass
 
 
 def _merge(device_graphs):
