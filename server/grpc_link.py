@@ -290,8 +290,8 @@ class Link:
             stream = self._stream
             if stream is None or stream.closed:
                 stream = self._stream = self._open()
-        if tag is not None:
-            stream.sent.append((time.monotonic(), tag))
+            if tag is not None:  # under the lock: a stream that breaks now reports it
+                stream.sent.append((time.monotonic(), tag))
         stream.outgoing.put(link_pb2.LinkFrame(method=rpc, payload=request, one_way=True).SerializeToString())
 
     def _open(self):
